@@ -1,0 +1,232 @@
+"""Custom actions. Each one reads slots and the latest message, asks
+``bot.assistant`` for a reply and dispatches it; no business rules live here."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.ages import parse_age
+from bot.assistant import Assistant, Reply, service_for_intent
+
+from . import backend
+
+SERVICE_SLOT = "service"
+REGION_SLOT = "region"
+AGE_SLOT = "age"
+AWAITING_SLOT = "awaiting_region"
+ASKED_SLOT = "region_asked"
+
+
+def dispatch(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    dispatcher.utter_message(
+        text=reply.text,
+        buttons=[b.as_dict() for b in reply.buttons],
+        json_message=reply.custom(),
+    )
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def entity_values(tracker: Tracker, entity: str) -> List[str]:
+    return [str(v) for v in tracker.get_latest_entity_values(entity) if v]
+
+
+def resolve_region(a: Assistant, tracker: Tracker) -> Optional[str]:
+    """Region named in this message (entity first, then the whole text), else None."""
+    for value in entity_values(tracker, "region"):
+        ref = a.catalog.find_region(value)
+        if ref:
+            return ref.code
+    ref = a.catalog.find_region(latest_text(tracker))
+    return ref.code if ref else None
+
+
+def resolve_age(tracker: Tracker) -> Optional[int]:
+    for value in entity_values(tracker, "age"):
+        age = parse_age(value)
+        if age is not None:
+            return age
+    age = parse_age(latest_text(tracker))
+    if age is not None:
+        return age
+    slot = tracker.get_slot(AGE_SLOT)
+    return int(slot) if slot is not None else None
+
+
+class ActionServiceGuide(Action):
+    """A service question: the guide, or first the question for the region (once)."""
+
+    def name(self) -> str:
+        return "action_service_guide"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        code = service_for_intent(latest_intent(tracker)) or tracker.get_slot(SERVICE_SLOT)
+        asked = bool(tracker.get_slot(ASKED_SLOT))
+        age = resolve_age(tracker)
+        state: Dict[str, Any] = {}
+
+        def answer(a: Assistant) -> Reply:
+            info = a.catalog.service(code) if code else None
+            if info is None:
+                return a.menu()
+            region = resolve_region(a, tracker) or tracker.get_slot(REGION_SLOT)
+            state["region"] = region
+            if region is None and info.needs_region and not asked:
+                state["asking"] = True
+                return a.ask_region(code)
+            return a.guide(code, region, age)
+
+        reply, ok = await backend.reply_or_apology(answer, self.name())
+        dispatch(dispatcher, reply)
+        if not ok or reply.kind == "menu":
+            return []
+        events = [SlotSet(SERVICE_SLOT, code), SlotSet(AGE_SLOT, age)]
+        if state.get("region"):
+            events.append(SlotSet(REGION_SLOT, state["region"]))
+        if state.get("asking"):
+            events += [SlotSet(AWAITING_SLOT, True), SlotSet(ASKED_SLOT, True)]
+        else:
+            events.append(SlotSet(AWAITING_SLOT, False))
+        return events
+
+
+class ActionInformRegion(Action):
+    """The citizen names a place (or skips): remember it and answer the pending question."""
+
+    def name(self) -> str:
+        return "action_inform_region"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        awaiting = bool(tracker.get_slot(AWAITING_SLOT))
+        service = tracker.get_slot(SERVICE_SLOT)
+        skip = latest_intent(tracker) == "skip"
+        age = resolve_age(tracker)
+        state: Dict[str, Any] = {}
+
+        def answer(a: Assistant) -> Reply:
+            if skip:
+                if awaiting and service:
+                    return a.guide(service, None, age)
+                return a.menu()
+            region = resolve_region(a, tracker)
+            state["region"] = region
+            if region is None:
+                return a.region_not_understood()
+            if awaiting and service:
+                return a.guide(service, region, age)
+            return a.region_set(region)
+
+        reply, ok = await backend.reply_or_apology(answer, self.name())
+        dispatch(dispatcher, reply)
+        if not ok:
+            return []
+        events: List[Dict[str, Any]] = []
+        if state.get("region"):
+            events.append(SlotSet(REGION_SLOT, state["region"]))
+        if reply.kind in ("guide", "menu"):
+            events.append(SlotSet(AWAITING_SLOT, False))
+        return events
+
+
+class ActionServiceSection(Action):
+    """材料 / 流程 / 办理地点 follow-ups for the service under discussion."""
+
+    def name(self) -> str:
+        return "action_service_section"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        intent = latest_intent(tracker) or ""
+        section = intent[len("ask_"):] if intent.startswith("ask_") else "steps"
+        service = tracker.get_slot(SERVICE_SLOT)
+        age = resolve_age(tracker)
+        state: Dict[str, Any] = {}
+
+        def answer(a: Assistant) -> Reply:
+            if not service:
+                return a.which_service(section)
+            region = resolve_region(a, tracker) or tracker.get_slot(REGION_SLOT)
+            state["region"] = region
+            return a.section(service, section, region, age)
+
+        reply, ok = await backend.reply_or_apology(answer, self.name())
+        dispatch(dispatcher, reply)
+        if ok and state.get("region"):
+            return [SlotSet(REGION_SLOT, state["region"])]
+        return []
+
+
+class ActionMenu(Action):
+    """What the assistant can do (also after "其他问题")."""
+
+    def name(self) -> str:
+        return "action_menu"
+
+    async def run(self, dispatcher, tracker, domain):
+        reply, _ = await backend.reply_or_apology(lambda a: a.menu(), self.name())
+        dispatch(dispatcher, reply)
+        return [SlotSet(AWAITING_SLOT, False)]
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher, tracker, domain):
+        text = latest_text(tracker)
+        region = tracker.get_slot(REGION_SLOT)
+        reply, _ = await backend.reply_or_apology(lambda a: a.out_of_scope(text, region), self.name())
+        dispatch(dispatcher, reply)
+        return []
+
+
+class ActionClarify(Action):
+    """Low confidence: ask which service was meant, with the likely ones as buttons."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher, tracker, domain):
+        message = tracker.latest_message or {}
+        text = latest_text(tracker)
+        ranking = message.get("intent_ranking") or []
+        candidates = [
+            service_for_intent(r.get("name"))
+            for r in ranking
+            if service_for_intent(r.get("name")) and (r.get("confidence") or 0) >= 0.1
+        ]
+        state: Dict[str, Any] = {}
+
+        def answer(a: Assistant) -> Reply:
+            if not text.strip() or not any(ch.isalnum() for ch in text):
+                return a.empty_message() if not text.strip() else a.clarify([], "")
+            state["region"] = resolve_region(a, tracker)
+            return a.clarify(candidates, text)
+
+        reply, _ = await backend.reply_or_apology(answer, self.name())
+        dispatch(dispatcher, reply)
+        if state.get("region"):
+            return [SlotSet(REGION_SLOT, state["region"])]
+        return []
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(self, dispatcher, tracker, domain):
+        region = tracker.get_slot(REGION_SLOT)
+        reply, _ = await backend.reply_or_apology(lambda a: a.handoff(region), self.name())
+        dispatch(dispatcher, reply)
+        return []

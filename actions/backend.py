@@ -1,0 +1,59 @@
+"""Access to the domain package from the action server.
+
+One :class:`bot.assistant.Assistant` per process; each call opens its own
+short database session inside a worker thread, so the action server's event
+loop never blocks on database I/O.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import lru_cache
+from typing import Callable, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.assistant import Assistant, Reply
+from bot.catalog.queries import Catalog, CatalogUnavailable
+from bot.config import Settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BACKEND_ERRORS = (SQLAlchemyError, CatalogUnavailable, OSError)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def assistant() -> Assistant:
+    s = settings()
+    return Assistant(Catalog(s.db_url, default_hotline=s.hotline))
+
+
+def reset() -> None:
+    """Forget cached settings and catalogue (tests switch databases)."""
+    settings.cache_clear()
+    assistant.cache_clear()
+
+
+async def call(fn: Callable[[Assistant], T]) -> T:
+    """Run ``fn(assistant)`` in a worker thread."""
+    a = assistant()
+    return await asyncio.to_thread(fn, a)
+
+
+async def reply_or_apology(fn: Callable[[Assistant], Reply], action_name: str) -> tuple[Reply, bool]:
+    """The reply, or an apology with the hotline when the backend fails.
+
+    Returns (reply, ok). Errors are logged by type only: no message text, no
+    personal data.
+    """
+    try:
+        return await call(fn), True
+    except BACKEND_ERRORS as exc:
+        logger.error("%s: backend unavailable (%s)", action_name, type(exc).__name__)
+        return Assistant.unavailable(settings().hotline), False

@@ -1,0 +1,198 @@
+"""What the assistant says, independent of Rasa and of any channel.
+
+Each method returns a :class:`Reply` (plain text, HTML, buttons and the code of
+the guide shown, if any). ``actions/`` turns a Rasa tracker into a call here and
+the reply into dispatcher messages; the hotline console and other channels can
+call the same methods.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional
+
+from . import render
+from .catalog.queries import Catalog, Guide
+
+DOMAIN_TITLES = {
+    "marriage": "婚姻登记",
+    "funeral": "殡葬服务",
+    "elder": "养老服务",
+    "assistance": "社会救助",
+}
+SECTIONS = {"materials": "所需材料", "steps": "办理流程", "location": "办理地点"}
+# Cities offered as buttons when we ask for the region (those with local data).
+SAMPLE_CITIES = ("杭州", "郴州", "营口", "秦皇岛")
+MENU_SERVICES = (
+    "marriage.register",
+    "marriage.divorce",
+    "funeral.after_death",
+    "elder.age_allowance",
+    "elder.care_subsidy",
+    "assistance.dibao",
+)
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass
+class Reply:
+    text: str
+    html: str
+    buttons: List[Button] = field(default_factory=list)
+    service: Optional[str] = None
+    kind: str = "info"
+
+    def custom(self) -> dict:
+        return {"kind": self.kind, "service": self.service, "html": self.html}
+
+
+def intent_for(service_code: str) -> str:
+    """marriage.register -> marriage_register (Rasa intent names have no dots)."""
+    return service_code.replace(".", "_", 1)
+
+
+def service_for_intent(intent: Optional[str]) -> Optional[str]:
+    if not intent or "_" not in intent:
+        return None
+    domain, rest = intent.split("_", 1)
+    if domain not in DOMAIN_TITLES:
+        return None
+    return f"{domain}.{rest}"
+
+
+def intent_payload(intent: str, **entities: str) -> str:
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+FOLLOW_UPS = (
+    Button("所需材料", "/ask_materials"),
+    Button("办理流程", "/ask_steps"),
+    Button("办理地点", "/ask_location"),
+    Button("其他问题", "/other_question"),
+    Button("转人工", "/human_handoff"),
+)
+
+
+def _both(template_fn, *args, **kwargs):
+    return template_fn(*args, fmt="text", **kwargs), template_fn(*args, fmt="html", **kwargs)
+
+
+class Assistant:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    # -- guides ----------------------------------------------------------------
+    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None) -> Reply:
+        g = self.catalog.guide(service_code, region_code, age)
+        text, html = _both(render.render, "guide.j2", g=g)
+        return Reply(text, html, list(FOLLOW_UPS), service=service_code, kind="guide")
+
+    def section(self, service_code: str, section: str, region_code: Optional[str] = None,
+                age: Optional[int] = None) -> Reply:
+        if section not in SECTIONS:
+            raise ValueError(section)
+        g: Guide = self.catalog.guide(service_code, region_code, age)
+        text, html = _both(render.render, "section.j2", g=g, section=section)
+        buttons = [b for b in FOLLOW_UPS if b.payload != f"/ask_{section}"]
+        return Reply(text, html, buttons, service=service_code, kind="section")
+
+    def ask_region(self, service_code: str) -> Reply:
+        info = self.catalog.service(service_code)
+        name = info.name if info else service_code
+        text, html = _both(render.message, "ask_region", service_name=name)
+        buttons = [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
+        buttons.append(Button("跳过", "/skip"))
+        return Reply(text, html, buttons, kind="ask_region")
+
+    # -- regions -----------------------------------------------------------------
+    def region_set(self, region_code: str) -> Reply:
+        index = self.catalog.region_index()
+        name = index.full_name(region_code)
+        has_local = self.catalog.has_local_data(region_code)
+        text, html = _both(render.message, "region_set", region_name=name, has_local=has_local)
+        return Reply(text, html, self.menu_buttons(), kind="region_set")
+
+    def region_not_understood(self) -> Reply:
+        text, html = _both(render.message, "region_not_understood", hotline=self.catalog.default_hotline)
+        buttons = [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
+        buttons.append(Button("跳过", "/skip"))
+        return Reply(text, html, buttons, kind="ask_region")
+
+    # -- navigation --------------------------------------------------------------
+    def menu_buttons(self) -> List[Button]:
+        out = []
+        for code in MENU_SERVICES:
+            info = self.catalog.service(code)
+            if info:
+                out.append(Button(info.name, intent_payload(intent_for(code))))
+        return out
+
+    def menu(self) -> Reply:
+        domains = []
+        for key, title in DOMAIN_TITLES.items():
+            names = [s.name for s in self.catalog.services() if s.domain == key]
+            if names:
+                domains.append({"title": title, "services": names})
+        text, html = _both(render.message, "menu", domains=domains)
+        return Reply(text, html, self.menu_buttons(), kind="menu")
+
+    def which_service(self, section: str) -> Reply:
+        text, html = _both(render.message, "which_service", section_name=SECTIONS.get(section, "信息"))
+        return Reply(text, html, self.menu_buttons(), kind="which_service")
+
+    def clarify(self, candidate_codes: Iterable[str], text: str = "") -> Reply:
+        codes: List[str] = []
+        for code in candidate_codes:
+            if code not in codes and self.catalog.service(code):
+                codes.append(code)
+        for info in self.catalog.services_by_keyword(text):
+            if info.code not in codes:
+                codes.append(info.code)
+        options = [self.catalog.service(c) for c in codes[:3]]
+        t, h = _both(render.message, "clarify", options=options)
+        if options:
+            buttons = [Button(o.name, intent_payload(intent_for(o.code))) for o in options]
+            buttons.append(Button("都不是", "/other_question"))
+        else:
+            buttons = self.menu_buttons()
+        return Reply(t, h, buttons, kind="clarify")
+
+    def out_of_scope(self, text: str, region_code: Optional[str] = None) -> Reply:
+        topic = self.catalog.out_of_scope_topic(text)
+        t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code))
+        return Reply(t, h, [Button("我能办什么", "/ask_capabilities")], kind="out_of_scope")
+
+    def handoff(self, region_code: Optional[str] = None) -> Reply:
+        region = self.catalog.region(region_code)
+        name = self.catalog.region_index().full_name(region_code) if region else None
+        t, h = _both(render.message, "handoff", hotline=self.catalog.hotline_for(region_code), region_name=name)
+        return Reply(t, h, [], kind="handoff")
+
+    @staticmethod
+    def unavailable(hotline: str) -> Reply:
+        t, h = _both(render.message, "unavailable", hotline=hotline)
+        return Reply(t, h, [], kind="unavailable")
+
+    @staticmethod
+    def empty_message() -> Reply:
+        t, h = _both(render.message, "empty_message")
+        return Reply(t, h, [], kind="empty")
+
+    @staticmethod
+    def unknown_payload() -> Reply:
+        t, h = _both(render.message, "unknown_payload")
+        return Reply(t, h, [], kind="unknown_payload")
+
+    @staticmethod
+    def for_problem(problem: str) -> Reply:
+        return Assistant.empty_message() if problem == "empty" else Assistant.unknown_payload()

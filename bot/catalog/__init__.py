@@ -1,0 +1,1 @@
+"""The service catalogue: content schema, database models, loader and queries."""

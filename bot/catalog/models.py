@@ -1,0 +1,123 @@
+"""SQLAlchemy models of the service catalogue.
+
+Texts that regions can override (summary, materials, steps...) are stored as one
+JSON document per row (``fields``) so that the override merge is field by field.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    code = Column(String(64), primary_key=True)
+    name = Column(String(100), nullable=False)
+    domain = Column(String(32), nullable=False, index=True)
+    fields = Column(JSON, nullable=False)
+    keywords = Column(JSON, nullable=False, default=list)
+    office_kinds = Column(JSON, nullable=False, default=list)
+    needs_region = Column(Boolean, nullable=False, default=True)
+    source = Column(Text, nullable=False)
+    last_checked = Column(Date, nullable=False)
+    sample = Column(Boolean, nullable=False, default=False)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class Region(Base):
+    __tablename__ = "regions"
+
+    code = Column(String(64), primary_key=True)
+    name = Column(String(100), nullable=False)
+    short_name = Column(String(50), nullable=False)
+    level = Column(String(16), nullable=False)
+    parent_code = Column(String(64), ForeignKey("regions.code"), nullable=True, index=True)
+    aliases = Column(JSON, nullable=False, default=list)
+    hotline = Column(String(32), nullable=True)
+
+    parent = relationship("Region", remote_side=[code])
+
+
+class ServiceOverride(Base):
+    __tablename__ = "service_overrides"
+    __table_args__ = (UniqueConstraint("service_code", "region_code"),)
+
+    id = Column(Integer, primary_key=True)
+    service_code = Column(String(64), ForeignKey("services.code"), nullable=False)
+    region_code = Column(String(64), ForeignKey("regions.code"), nullable=False, index=True)
+    fields = Column(JSON, nullable=False)
+    automatic = Column(Boolean, nullable=False, default=False)
+    sample = Column(Boolean, nullable=False, default=False)
+    source = Column(Text, nullable=False)
+    last_checked = Column(Date, nullable=False)
+
+    amounts = relationship(
+        "Amount", order_by="Amount.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class Amount(Base):
+    __tablename__ = "amounts"
+
+    id = Column(Integer, primary_key=True)
+    override_id = Column(Integer, ForeignKey("service_overrides.id"), nullable=False, index=True)
+    label = Column(String(100), nullable=False)
+    min_age = Column(Integer, nullable=True)
+    max_age = Column(Integer, nullable=True)
+    monthly = Column(Float, nullable=True)
+    amount_text = Column(String(200), nullable=True)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class Office(Base):
+    __tablename__ = "offices"
+
+    code = Column(String(64), primary_key=True)
+    region_code = Column(String(64), ForeignKey("regions.code"), nullable=False, index=True)
+    name = Column(String(200), nullable=False)
+    kind = Column(String(32), nullable=False)
+    address = Column(Text, nullable=False)
+    hours = Column(Text, nullable=False)
+    phone = Column(String(64), nullable=True)
+    booking = Column(Text, nullable=True)
+    sample = Column(Boolean, nullable=False, default=True)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class OfficeService(Base):
+    __tablename__ = "office_services"
+
+    office_code = Column(String(64), ForeignKey("offices.code"), primary_key=True)
+    service_code = Column(String(64), ForeignKey("services.code"), primary_key=True)
+
+
+class OutOfScopeTopic(Base):
+    __tablename__ = "out_of_scope_topics"
+
+    id = Column(Integer, primary_key=True)
+    topic = Column(String(100), nullable=False)
+    keywords = Column(JSON, nullable=False)
+    agency = Column(String(200), nullable=False)
+    hotline = Column(String(32), nullable=True)
+    hint = Column(Text, nullable=True)
+
+
+class CatalogMeta(Base):
+    __tablename__ = "catalog_meta"
+
+    key = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)

@@ -1,0 +1,319 @@
+"""Read side of the catalogue: guides with regional overrides, offices, topics.
+
+Every public method opens its own short session (one unit of work). The
+region index is cached per content digest, so a reload of the catalogue is
+picked up without restarting the process.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from sqlalchemy import func, select
+
+from ..normalize import normalize
+from ..regions import RegionIndex, RegionRef
+from . import models
+from .db import session_scope
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    code: str
+    name: str
+    domain: str
+    keywords: Sequence[str]
+    needs_region: bool
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    code: str
+    name: str
+    kind: str
+    address: str
+    hours: str
+    phone: Optional[str]
+    booking: Optional[str]
+    sample: bool
+    region_name: str
+
+
+@dataclass(frozen=True)
+class AmountInfo:
+    label: str
+    min_age: Optional[int]
+    max_age: Optional[int]
+    monthly: Optional[float]
+    amount_text: Optional[str]
+
+    def matches(self, age: Optional[int]) -> bool:
+        if age is None or (self.min_age is None and self.max_age is None):
+            return False
+        return (self.min_age is None or age >= self.min_age) and (
+            self.max_age is None or age <= self.max_age
+        )
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    scope: str  # "全国" or a region name
+    source: str
+    last_checked: str
+    sample: bool
+
+
+@dataclass
+class Guide:
+    service: ServiceInfo
+    summary: str
+    conditions: List[str]
+    materials: List[str]
+    steps: List[str]
+    fees: str
+    time_limit: str
+    notes: List[str]
+    legal_basis: List[dict]
+    apply_online: Optional[str]
+    region: Optional[RegionRef] = None
+    region_full_name: Optional[str] = None
+    local_scope: Optional[str] = None  # name of the most specific region with local rules
+    offices: List[OfficeInfo] = field(default_factory=list)
+    amounts: List[AmountInfo] = field(default_factory=list)
+    amounts_scope: Optional[str] = None
+    amounts_sample: bool = False
+    automatic: bool = False
+    age: Optional[int] = None
+    matched_amount: Optional[AmountInfo] = None
+    below_min_age: Optional[int] = None
+    sources: List[SourceInfo] = field(default_factory=list)
+    hotline: str = "12345"
+
+    @property
+    def has_sample(self) -> bool:
+        return any(s.sample for s in self.sources) or any(o.sample for o in self.offices)
+
+    @property
+    def has_local_data(self) -> bool:
+        return bool(self.local_scope or self.offices)
+
+
+@dataclass(frozen=True)
+class OutOfScopeInfo:
+    topic: str
+    agency: str
+    hotline: Optional[str]
+    hint: Optional[str]
+
+
+class CatalogUnavailable(RuntimeError):
+    """The catalogue database cannot be reached or is not loaded."""
+
+
+class Catalog:
+    def __init__(self, db_url: str, default_hotline: str = "12345"):
+        self.db_url = db_url
+        self.default_hotline = default_hotline
+        self._lock = threading.Lock()
+        self._index: Optional[RegionIndex] = None
+        self._digest: Optional[str] = None
+        self._services: Dict[str, ServiceInfo] = {}
+
+    # -- cached reference data -------------------------------------------------
+    def _refresh(self) -> None:
+        with session_scope(self.db_url) as s:
+            digest = s.execute(
+                select(models.CatalogMeta.value).where(models.CatalogMeta.key == "content_digest")
+            ).scalar_one_or_none()
+            if digest is None:
+                raise CatalogUnavailable("the catalogue is empty: run `python -m bot catalog load`")
+            if digest == self._digest and self._index is not None:
+                return
+            regions = s.execute(select(models.Region)).scalars().all()
+            refs = [
+                RegionRef(r.code, r.name, r.short_name, r.level, r.parent_code, r.hotline)
+                for r in regions
+            ]
+            aliases = {r.code: list(r.aliases or []) for r in regions}
+            services = s.execute(select(models.Service).order_by(models.Service.position)).scalars().all()
+            infos = {
+                sv.code: ServiceInfo(sv.code, sv.name, sv.domain, tuple(sv.keywords or ()), sv.needs_region)
+                for sv in services
+            }
+        with self._lock:
+            self._index = RegionIndex(refs, aliases)
+            self._services = infos
+            self._digest = digest
+
+    def region_index(self) -> RegionIndex:
+        self._refresh()
+        assert self._index is not None
+        return self._index
+
+    def services(self) -> List[ServiceInfo]:
+        self._refresh()
+        return list(self._services.values())
+
+    def service(self, code: str) -> Optional[ServiceInfo]:
+        self._refresh()
+        return self._services.get(code)
+
+    def find_region(self, text: str) -> Optional[RegionRef]:
+        return self.region_index().find(text)
+
+    def region(self, code: Optional[str]) -> Optional[RegionRef]:
+        if not code:
+            return None
+        return self.region_index().by_code.get(code)
+
+    def hotline_for(self, region_code: Optional[str]) -> str:
+        if region_code:
+            for r in self.region_index().chain(region_code):
+                if r.hotline:
+                    return r.hotline
+        return self.default_hotline
+
+    def has_local_data(self, region_code: str) -> bool:
+        """True if the region or one of its ancestors has offices or local rules."""
+        chain = [r.code for r in self.region_index().chain(region_code)]
+        if not chain:
+            return False
+        with session_scope(self.db_url) as s:
+            for model in (models.Office, models.ServiceOverride):
+                n = s.execute(
+                    select(func.count()).select_from(model).where(model.region_code.in_(chain))
+                ).scalar_one()
+                if n:
+                    return True
+        return False
+
+    # -- guides ------------------------------------------------------------------
+    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None) -> Guide:
+        index = self.region_index()
+        info = self._services.get(service_code)
+        if info is None:
+            raise KeyError(service_code)
+        chain = index.chain(region_code) if region_code else []
+        chain_codes = [r.code for r in chain]
+        with session_scope(self.db_url) as s:
+            svc = s.get(models.Service, service_code)
+            fields = dict(svc.fields)
+            sources = [SourceInfo("全国", svc.source, svc.last_checked.isoformat(), svc.sample)]
+            overrides = []
+            if chain_codes:
+                rows = s.execute(
+                    select(models.ServiceOverride).where(
+                        models.ServiceOverride.service_code == service_code,
+                        models.ServiceOverride.region_code.in_(chain_codes),
+                    )
+                ).scalars().all()
+                by_region = {o.region_code: o for o in rows}
+                # apply from the least specific (province) to the most specific (district)
+                overrides = [by_region[c] for c in reversed(chain_codes) if c in by_region]
+            local_scope = None
+            amounts: List[AmountInfo] = []
+            amounts_scope = None
+            amounts_sample = False
+            automatic = False
+            for ov in overrides:
+                region_name = index.by_code[ov.region_code].name
+                for key, value in (ov.fields or {}).items():
+                    if key == "legal_basis":
+                        fields["legal_basis"] = list(fields.get("legal_basis", [])) + list(value)
+                    elif key == "notes":
+                        fields["notes"] = list(fields.get("notes", [])) + list(value)
+                    else:
+                        fields[key] = value
+                if ov.amounts:
+                    amounts = [
+                        AmountInfo(a.label, a.min_age, a.max_age, a.monthly, a.amount_text) for a in ov.amounts
+                    ]
+                    amounts_scope = region_name
+                    amounts_sample = ov.sample
+                automatic = ov.automatic  # the most specific region decides
+                local_scope = region_name
+                sources.append(SourceInfo(region_name, ov.source, ov.last_checked.isoformat(), ov.sample))
+            offices = self._offices(s, service_code, chain_codes) if chain_codes else []
+
+        matched = next((a for a in amounts if a.matches(age)), None)
+        min_ages = [a.min_age for a in amounts if a.min_age is not None]
+        below = min(min_ages) if (age is not None and matched is None and min_ages and age < min(min_ages)) else None
+        return Guide(
+            service=info,
+            summary=fields.get("summary", ""),
+            conditions=list(fields.get("conditions") or []),
+            materials=list(fields.get("materials") or []),
+            steps=list(fields.get("steps") or []),
+            fees=fields.get("fees", ""),
+            time_limit=fields.get("time_limit", ""),
+            notes=list(fields.get("notes") or []),
+            legal_basis=list(fields.get("legal_basis") or []),
+            apply_online=fields.get("apply_online"),
+            region=chain[0] if chain else None,
+            region_full_name=index.full_name(region_code) if region_code else None,
+            local_scope=local_scope,
+            offices=offices,
+            amounts=amounts,
+            amounts_scope=amounts_scope,
+            amounts_sample=amounts_sample,
+            automatic=automatic,
+            age=age,
+            matched_amount=matched,
+            below_min_age=below,
+            sources=sources,
+            hotline=self.hotline_for(region_code),
+        )
+
+    def _offices(self, s, service_code: str, chain_codes: List[str]) -> List[OfficeInfo]:
+        """Offices for the service in the most specific region of the chain that has any.
+
+        A district asks first for its own offices, then its city's, then the province's.
+        """
+        index = self._index
+        rows = s.execute(
+            select(models.Office)
+            .join(models.OfficeService, models.OfficeService.office_code == models.Office.code)
+            .where(
+                models.OfficeService.service_code == service_code,
+                models.Office.region_code.in_(chain_codes),
+            )
+            .order_by(models.Office.position)
+        ).scalars().all()
+        for code in chain_codes:
+            here = [o for o in rows if o.region_code == code]
+            if here:
+                return [
+                    OfficeInfo(
+                        o.code, o.name, o.kind, o.address, o.hours, o.phone, o.booking, o.sample,
+                        index.full_name(o.region_code) if index else o.region_code,
+                    )
+                    for o in here
+                ]
+        return []
+
+    # -- keyword helpers ---------------------------------------------------------
+    def out_of_scope_topic(self, text: str) -> Optional[OutOfScopeInfo]:
+        text = normalize(text)
+        with session_scope(self.db_url) as s:
+            topics = s.execute(select(models.OutOfScopeTopic).order_by(models.OutOfScopeTopic.id)).scalars().all()
+            best = None
+            best_len = 0
+            for t in topics:
+                for kw in t.keywords:
+                    if kw and kw in text and len(kw) > best_len:
+                        best, best_len = t, len(kw)
+            if best is None:
+                return None
+            return OutOfScopeInfo(best.topic, best.agency, best.hotline, best.hint)
+
+    def services_by_keyword(self, text: str, limit: int = 3) -> List[ServiceInfo]:
+        """Services whose names or keywords occur in the text, best first."""
+        text = normalize(text)
+        scored = []
+        for info in self.services():
+            score = sum(len(k) for k in (info.name, *info.keywords) if k and k in text)
+            if score:
+                scored.append((score, info))
+        scored.sort(key=lambda p: -p[0])
+        return [i for _, i in scored[:limit]]

@@ -1,0 +1,175 @@
+"""Validation schema for the catalogue content (YAML under ``bot/content``).
+
+The YAML files are the source of truth; this module describes their shape.
+Errors are reported with the file name and the dotted path of the field, e.g.
+``bot/content/services/marriage.yml: services.0.materials: field required``.
+
+Layout
+------
+``bot/content/services/*.yml``   national rules, one list ``services:`` per file
+``bot/content/regions/*.yml``    one region tree per file (a province with its
+                                  cities and districts), local overrides,
+                                  offices and amounts
+``bot/content/out_of_scope.yml`` topics we do not handle and who does
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import List, Optional
+
+from pydantic import BaseModel, Extra, Field, validator
+
+SERVICE_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
+REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
+DOMAINS = ("marriage", "funeral", "elder", "assistance")
+
+
+class Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        anystr_strip_whitespace = True
+
+
+class LegalBasis(Strict):
+    title: str = Field(..., min_length=2, description="e.g. 中华人民共和国民法典")
+    article: Optional[str] = Field(None, description="e.g. 第1047条")
+    note: Optional[str] = None
+
+
+class ServiceText(Strict):
+    """Fields that a region may override, all optional."""
+
+    summary: Optional[str] = None
+    conditions: Optional[List[str]] = None
+    materials: Optional[List[str]] = None
+    steps: Optional[List[str]] = None
+    fees: Optional[str] = None
+    time_limit: Optional[str] = None
+    notes: Optional[List[str]] = None
+    legal_basis: Optional[List[LegalBasis]] = None
+    apply_online: Optional[str] = None
+
+
+class Service(Strict):
+    code: str
+    name: str = Field(..., min_length=2)
+    domain: str
+    keywords: List[str] = Field(default_factory=list)
+    summary: str = Field(..., min_length=10)
+    conditions: List[str] = Field(..., min_items=1)
+    materials: List[str] = Field(..., min_items=1)
+    steps: List[str] = Field(..., min_items=1)
+    fees: str
+    time_limit: str
+    notes: List[str] = Field(default_factory=list)
+    legal_basis: List[LegalBasis] = Field(..., min_items=1)
+    apply_online: Optional[str] = None
+    office_kinds: List[str] = Field(..., min_items=1)
+    needs_region: bool = True
+    source: str = Field(..., min_length=4)
+    last_checked: dt.date
+    sample: bool = False
+
+    @validator("code")
+    def _code(cls, v: str) -> str:
+        if not SERVICE_CODE.match(v):
+            raise ValueError("must look like 'domain.name' in lower case")
+        return v
+
+    @validator("domain")
+    def _domain(cls, v: str) -> str:
+        if v not in DOMAINS:
+            raise ValueError(f"must be one of {', '.join(DOMAINS)}")
+        return v
+
+
+class ServicesFile(Strict):
+    services: List[Service] = Field(..., min_items=1)
+
+
+class Amount(Strict):
+    """A local benefit amount, optionally by age band (inclusive bounds)."""
+
+    label: str
+    min_age: Optional[int] = Field(None, ge=0, le=150)
+    max_age: Optional[int] = Field(None, ge=0, le=150)
+    monthly: Optional[float] = Field(None, ge=0)
+    amount_text: Optional[str] = None
+
+    @validator("amount_text", always=True)
+    def _some_amount(cls, v, values):
+        if v is None and values.get("monthly") is None:
+            raise ValueError("give monthly or amount_text")
+        return v
+
+
+class Override(Strict):
+    service: str
+    sample: bool = False
+    source: str = Field(..., min_length=4)
+    last_checked: dt.date
+    fields: ServiceText = Field(default_factory=ServiceText)
+    amounts: List[Amount] = Field(default_factory=list)
+    automatic: bool = Field(False, description="paid without application (免申即享)")
+
+
+class Office(Strict):
+    code: str
+    name: str
+    kind: str
+    services: List[str] = Field(..., min_items=1)
+    address: str
+    hours: str
+    phone: Optional[str] = None
+    booking: Optional[str] = None
+    sample: bool = True
+
+    @validator("code")
+    def _code(cls, v: str) -> str:
+        if not REGION_CODE.match(v):
+            raise ValueError("use lower-case letters, digits, '-' or '_'")
+        return v
+
+
+class Region(Strict):
+    code: str
+    name: str = Field(..., description="full name, e.g. 杭州市")
+    short_name: str = Field(..., description="e.g. 杭州")
+    level: str
+    aliases: List[str] = Field(default_factory=list)
+    hotline: Optional[str] = None
+    overrides: List[Override] = Field(default_factory=list)
+    offices: List[Office] = Field(default_factory=list)
+    children: List[Region] = Field(default_factory=list)
+
+    @validator("code")
+    def _code(cls, v: str) -> str:
+        if not REGION_CODE.match(v):
+            raise ValueError("use lower-case letters, digits, '-' or '_'")
+        return v
+
+    @validator("level")
+    def _level(cls, v: str) -> str:
+        if v not in ("province", "city", "district"):
+            raise ValueError("must be province, city or district")
+        return v
+
+
+Region.update_forward_refs()
+
+
+class RegionsFile(Strict):
+    regions: List[Region] = Field(..., min_items=1)
+
+
+class OutOfScopeTopic(Strict):
+    topic: str
+    keywords: List[str] = Field(..., min_items=1)
+    agency: str
+    hotline: Optional[str] = None
+    hint: Optional[str] = None
+
+
+class OutOfScopeFile(Strict):
+    topics: List[OutOfScopeTopic] = Field(..., min_items=1)

@@ -1,0 +1,35 @@
+"""Settings read from environment variables, with defaults for a local run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{VAR_DIR / 'catalog.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    rasa_url: str
+    web_host: str
+    web_port: int
+    hotline: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            db_url=os.environ.get("MINZHENG_DB_URL") or default_db_url(),
+            rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+            web_host=os.environ.get("WEB_HOST", "127.0.0.1"),
+            web_port=int(os.environ.get("WEB_PORT", "8080")),
+            # The national government service hotline; regions may set their own.
+            hotline=os.environ.get("MINZHENG_HOTLINE", "12345"),
+        )

@@ -1,0 +1,126 @@
+"""The web chat: a static page plus ``POST /api/chat``, a proxy to Rasa's REST channel.
+
+The proxy keeps the page on one origin, checks what the browser sends (see
+``bot.channel_input``) and answers with an apology and the hotline number when
+Rasa or the action server is down, so the page never shows an error dump.
+
+    POST /api/chat  {"sender": "<8-64 chars [A-Za-z0-9_-]>", "text": "..."}
+                 or {"sender": "...", "payload": "/intent{...}"}
+    -> 200 {"ok": true|false, "messages": [{"text", "html", "buttons", "kind", "service"}]}
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from typing import Any, Dict, List
+
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
+
+from ..assistant import Assistant, Reply
+from ..channel_input import prepare_payload, prepare_text
+from ..config import Settings
+from ..rasa_reply import merge_messages
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+SENDER = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_BODY = 16 * 1024
+
+
+def reply_message(reply: Reply) -> Dict[str, Any]:
+    return {
+        "text": reply.text,
+        "html": reply.html,
+        "buttons": [b.as_dict() for b in reply.buttons],
+        "kind": reply.kind,
+        "service": reply.service,
+    }
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def chat(request: web.Request) -> web.Response:
+    settings: Settings = request.app["settings"]
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
+    if not isinstance(body, dict):
+        return web.json_response({"ok": False, "error": "invalid request"}, status=400)
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not SENDER.match(sender):
+        return web.json_response({"ok": False, "error": "invalid sender"}, status=400)
+
+    if body.get("payload") is not None:
+        prepared = prepare_payload(str(body.get("payload")))
+    else:
+        text = body.get("text")
+        prepared = prepare_text(text if isinstance(text, str) else "")
+    if prepared.message is None:
+        return web.json_response({"ok": True, "messages": [reply_message(Assistant.for_problem(prepared.problem))]})
+
+    session: ClientSession = request.app["http"]
+    try:
+        async with session.post(
+            f"{request.app['rasa_url']}/webhooks/rest/webhook",
+            json={"sender": f"web-{sender}", "message": prepared.message, "metadata": {"channel": "web"}},
+        ) as resp:
+            if resp.status != 200:
+                raise ClientError(f"status {resp.status}")
+            raw: List[Dict[str, Any]] = await resp.json()
+    except (ClientError, asyncio.TimeoutError, ValueError) as exc:
+        logger.warning("Rasa unavailable: %s", type(exc).__name__)
+        apology = Assistant.unavailable(settings.hotline)
+        return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
+    messages = merge_messages(raw)
+    if not messages:
+        # Rasa answered but the action server did not: same apology, keep the message for a retry
+        apology = Assistant.unavailable(settings.hotline)
+        return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
+    return web.json_response({"ok": True, "messages": messages})
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):
+    resp = await handler(request)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'",
+    )
+    return resp
+
+
+def create_app(rasa_url: str, settings: Settings | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[security_headers])
+    app["settings"] = settings or Settings.from_env()
+    app["rasa_url"] = rasa_url.rstrip("/")
+
+    async def open_http(app: web.Application) -> None:
+        app["http"] = ClientSession(timeout=ClientTimeout(total=30, connect=3))
+
+    async def close_http(app: web.Application) -> None:
+        await app["http"].close()
+
+    app.on_startup.append(open_http)
+    app.on_cleanup.append(close_http)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/chat", chat)
+    app.router.add_static("/static/", STATIC)
+    return app
+
+
+def main(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(args.rasa_url), host=args.host, port=args.port, print=None)
+    return 0

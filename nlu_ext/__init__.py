@@ -1,0 +1,1 @@
+"""Rasa pipeline components that wrap functions of ``bot``."""

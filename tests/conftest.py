@@ -1,0 +1,84 @@
+"""Shared fixtures: a catalogue database built from the real content, the
+Rasa domain, and (for end-to-end tests) the real servers with the trained model."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.catalog.loader import load_content, write_catalog
+from bot.catalog.migrate import upgrade
+from bot.catalog.queries import Catalog
+from bot.config import CONTENT_DIR, PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "models" / "minzheng.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def content():
+    return load_content(CONTENT_DIR)
+
+
+@pytest.fixture(scope="session")
+def catalog_url(tmp_path_factory, content) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'catalog.db'}"
+    upgrade(url)
+    write_catalog(url, content)
+    return url
+
+
+@pytest.fixture(scope="session")
+def catalog(catalog_url) -> Catalog:
+    return Catalog(catalog_url, default_hotline="12345")
+
+
+@pytest.fixture(scope="session")
+def assistant(catalog) -> Assistant:
+    return Assistant(catalog)
+
+
+@pytest.fixture()
+def content_copy(tmp_path) -> Path:
+    """A writable copy of the content directory, for tests that break it."""
+    dest = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def rasa_domain():
+    from rasa_sdk.interfaces import Tracker  # noqa: F401  (import check)
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+def require_model() -> Path:
+    if not MODEL.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{MODEL} is missing: `make test` trains it first")
+        pytest.skip(f"{MODEL} is missing: run `make train`")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def live_stack(catalog_url):
+    """Action server, Rasa server and web chat on free ports, with the trained model."""
+    from bot.stack import Stack, free_port
+
+    model = require_model()
+    stack = Stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+        model=model,
+        env={"MINZHENG_DB_URL": catalog_url},
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,202 @@
+"""Each custom action, run the way the action server runs it: a tracker built
+with Tracker.from_dict, a CollectingDispatcher and the real domain."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions as A
+from actions import backend
+
+
+@pytest.fixture(autouse=True)
+def use_test_catalog(monkeypatch, catalog_url):
+    monkeypatch.setenv("MINZHENG_DB_URL", catalog_url)
+    monkeypatch.setenv("MINZHENG_HOTLINE", "12345")
+    backend.reset()
+    yield
+    backend.reset()
+
+
+def make_tracker(text: str, intent: Optional[str], slots: Optional[Dict[str, Any]] = None,
+                 entities: Optional[List[Dict[str, Any]]] = None,
+                 ranking: Optional[List[Dict[str, Any]]] = None) -> Tracker:
+    all_slots = {"service": None, "region": None, "age": None, "awaiting_region": None, "region_asked": None}
+    all_slots.update(slots or {})
+    return Tracker.from_dict(
+        {
+            "sender_id": "test-user",
+            "slots": all_slots,
+            "latest_message": {
+                "text": text,
+                "intent": {"name": intent, "confidence": 0.9} if intent else {},
+                "entities": entities or [],
+                "intent_ranking": ranking or [],
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+
+
+async def run(action, tracker, rasa_domain):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, rasa_domain.as_dict())
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_service_without_region_asks_for_region_once(rasa_domain):
+    msgs, slots = await run(A.ActionServiceGuide(), make_tracker("结婚登记要带什么", "marriage_register"),
+                            rasa_domain)
+    assert len(msgs) == 1
+    assert msgs[0]["custom"]["kind"] == "ask_region"
+    assert "哪个城市" in msgs[0]["text"]
+    assert any(b["title"] == "杭州" for b in msgs[0]["buttons"])
+    assert slots["service"] == "marriage.register"
+    assert slots["awaiting_region"] is True and slots["region_asked"] is True
+
+    # asked already: the next service question shows the national guide instead of asking again
+    msgs, slots = await run(
+        A.ActionServiceGuide(),
+        make_tracker("离婚怎么办", "marriage_divorce", {"region_asked": True}),
+        rasa_domain,
+    )
+    assert msgs[0]["custom"]["kind"] == "guide"
+    assert msgs[0]["custom"]["service"] == "marriage.divorce"
+    assert "30" in msgs[0]["text"]
+
+
+async def test_service_with_region_in_message_shows_local_guide(rasa_domain):
+    tracker = make_tracker("杭州西湖区结婚登记在哪里办", "marriage_register",
+                           entities=[{"entity": "region", "value": "西湖区"}])
+    msgs, slots = await run(A.ActionServiceGuide(), tracker, rasa_domain)
+    m = msgs[0]
+    assert m["custom"]["kind"] == "guide" and m["custom"]["service"] == "marriage.register"
+    assert slots["region"] == "zhejiang-hangzhou-xihu"
+    assert "杭州市" in m["text"] and "办理地点" in m["text"]
+    assert "婚姻登记" in m["text"]
+    titles = [b["title"] for b in m["buttons"]]
+    assert titles == ["所需材料", "办理流程", "办理地点", "其他问题", "转人工"]
+
+
+async def test_region_answer_completes_the_pending_question(rasa_domain):
+    tracker = make_tracker("我在郴州", "inform_region",
+                           {"service": "elder.age_allowance", "awaiting_region": True, "region_asked": True,
+                            "age": 85.0},
+                           entities=[{"entity": "region", "value": "郴州"}])
+    msgs, slots = await run(A.ActionInformRegion(), tracker, rasa_domain)
+    m = msgs[0]
+    assert m["custom"]["kind"] == "guide" and m["custom"]["service"] == "elder.age_allowance"
+    assert slots["region"] == "hunan-chenzhou"
+    assert slots["awaiting_region"] is False
+    assert "郴州" in m["text"]
+    assert "示例数据" in m["text"]  # Chenzhou figures are unverified sample data
+
+
+async def test_region_answer_without_pending_question_is_remembered(rasa_domain):
+    msgs, slots = await run(A.ActionInformRegion(), make_tracker("浙江杭州", "inform_region"), rasa_domain)
+    assert slots["region"] == "zhejiang-hangzhou"
+    assert msgs[0]["custom"]["kind"] == "region_set"
+    assert "杭州市" in msgs[0]["text"]
+
+
+async def test_unrecognised_region_is_asked_again(rasa_domain):
+    tracker = make_tracker("火星", "inform_region", {"service": "assistance.dibao", "awaiting_region": True})
+    msgs, slots = await run(A.ActionInformRegion(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "ask_region"
+    assert "region" not in slots
+
+
+async def test_skip_shows_national_guide(rasa_domain):
+    tracker = make_tracker("跳过", "skip", {"service": "assistance.dibao", "awaiting_region": True})
+    msgs, slots = await run(A.ActionInformRegion(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["service"] == "assistance.dibao"
+    assert "全国通用" in msgs[0]["text"]
+    assert slots["awaiting_region"] is False
+
+
+async def test_age_in_message_picks_the_allowance_band(rasa_domain):
+    tracker = make_tracker("我奶奶九十二岁了，杭州高龄津贴每个月多少", "elder_age_allowance",
+                           entities=[{"entity": "age", "value": "九十二岁"}, {"entity": "region", "value": "杭州"}])
+    msgs, slots = await run(A.ActionServiceGuide(), tracker, rasa_domain)
+    text = msgs[0]["text"]
+    assert slots["age"] == 92
+    assert "按92岁计算" in text and "每月100元" in text
+    assert "免申即享" in text
+
+
+@pytest.mark.parametrize("intent,section,heading", [
+    ("ask_materials", "materials", "所需材料"),
+    ("ask_steps", "steps", "办理流程"),
+    ("ask_location", "location", "办理地点"),
+])
+async def test_follow_up_sections(rasa_domain, intent, section, heading):
+    tracker = make_tracker("/" + intent, intent, {"service": "funeral.after_death", "region": "liaoning-yingkou"})
+    msgs, _ = await run(A.ActionServiceSection(), tracker, rasa_domain)
+    m = msgs[0]
+    assert m["custom"]["kind"] == "section" and m["custom"]["service"] == "funeral.after_death"
+    assert heading in m["text"]
+    others = {"所需材料", "办理流程", "办理地点"} - {heading}
+    assert not any(f"【{o}】" in m["text"] for o in others)
+
+
+async def test_follow_up_without_service_asks_which(rasa_domain):
+    msgs, _ = await run(A.ActionServiceSection(), make_tracker("要带什么材料", "ask_materials"), rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "which_service"
+    assert msgs[0]["buttons"]
+
+
+async def test_out_of_scope_names_the_agency(rasa_domain):
+    msgs, _ = await run(A.ActionOutOfScope(), make_tracker("公积金怎么提取", "out_of_scope"), rasa_domain)
+    text = msgs[0]["text"]
+    assert "不在我的服务范围" in text and "公积金" in text and "12329" in text
+    assert msgs[0]["custom"]["service"] is None
+
+
+async def test_clarify_offers_likely_services(rasa_domain):
+    ranking = [{"name": "elder_service_subsidy", "confidence": 0.31},
+               {"name": "elder_care_subsidy", "confidence": 0.29},
+               {"name": "greet", "confidence": 0.2}]
+    msgs, _ = await run(A.ActionClarify(), make_tracker("老人补贴", "nlu_fallback", ranking=ranking), rasa_domain)
+    m = msgs[0]
+    assert m["custom"]["kind"] == "clarify"
+    payloads = [b["payload"] for b in m["buttons"]]
+    assert payloads[:2] == ["/elder_service_subsidy", "/elder_care_subsidy"]
+    assert "/greet" not in payloads
+
+
+async def test_clarify_for_emoji_only_message(rasa_domain):
+    msgs, _ = await run(A.ActionClarify(), make_tracker("😀😀", "nlu_fallback"), rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "clarify"
+    assert "没能理解" in msgs[0]["text"]
+
+
+async def test_handoff_gives_hotline(rasa_domain):
+    msgs, _ = await run(A.ActionHumanHandoff(), make_tracker("转人工", "human_handoff",
+                                                            {"region": "hebei-qinhuangdao"}), rasa_domain)
+    assert "12345" in msgs[0]["text"] and "秦皇岛" in msgs[0]["text"]
+
+
+async def test_menu_lists_all_domains(rasa_domain):
+    msgs, _ = await run(A.ActionMenu(), make_tracker("你能做什么", "ask_capabilities"), rasa_domain)
+    for word in ("婚姻登记", "殡葬服务", "养老服务", "社会救助", "临时救助"):
+        assert word in msgs[0]["text"]
+
+
+async def test_backend_down_gives_apology_with_hotline(rasa_domain, monkeypatch):
+    # a PostgreSQL port where nothing listens
+    monkeypatch.setenv("MINZHENG_DB_URL", "postgresql://nobody@127.0.0.1:1/none")
+    backend.reset()
+    for action, intent in [(A.ActionServiceGuide(), "marriage_register"), (A.ActionMenu(), "ask_capabilities"),
+                           (A.ActionInformRegion(), "inform_region")]:
+        msgs, slots = await run(action, make_tracker("杭州结婚登记", intent), rasa_domain)
+        assert len(msgs) == 1
+        assert "抱歉" in msgs[0]["text"] and "12345" in msgs[0]["text"]
+        assert "Traceback" not in msgs[0]["text"] and "Error" not in msgs[0]["text"]
+        assert "service" not in slots and "region" not in slots
