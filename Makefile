@@ -26,6 +26,7 @@ help:
 	@echo "make run    - set up everything and start the assistant (web chat at http://127.0.0.1:8080/)"
 	@echo "make test   - run the whole test suite"
 	@echo "make eval   - NLU cross-validation of the candidate pipelines (writes reports/)"
+	@echo "make bench  - time 200 questions through python -m bot ask (writes reports/bench.md)"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated files (venv, models, databases)"
 
@@ -79,6 +80,9 @@ test-stories: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 
 eval: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 	$(PY) scripts/evaluate_nlu.py
+
+bench: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
+	$(PY) scripts/bench_ask.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check bot actions nlu_ext tests scripts

@@ -25,14 +25,23 @@ class RegionRef:
 class RegionIndex:
     """Longest-match lookup of region names and aliases in a text."""
 
-    def __init__(self, regions: Iterable[RegionRef], aliases: Dict[str, List[str]]):
+    def __init__(self, regions: Iterable[RegionRef], aliases: Dict[str, List[str]],
+                 ambiguous: Iterable[str] = ()):
         self.by_code: Dict[str, RegionRef] = {r.code: r for r in regions}
         self._names: Dict[str, List[str]] = {}
+        ambiguous = set(ambiguous)
         for r in self.by_code.values():
             names = {r.name, r.short_name, *aliases.get(r.code, [])}
-            for suffix in _SUFFIXES:
-                if r.name.endswith(suffix) and len(r.name) - len(suffix) >= 2:
-                    names.add(r.name[: -len(suffix)])
+            if r.level != "district":
+                # 杭州市 -> 杭州; district short forms come only from the content (站前 is also a word)
+                for suffix in _SUFFIXES:
+                    if r.name.endswith(suffix) and len(r.name) - len(suffix) >= 2:
+                        names.add(r.name[: -len(suffix)])
+            if r.code in ambiguous:
+                names = {n for n in names if n == r.name}
+                parent = self.by_code.get(r.parent_code) if r.parent_code else None
+                if parent:
+                    names.add(parent.short_name + r.short_name)
             for n in names:
                 n = normalize(n)
                 if len(n) >= 2:
@@ -88,11 +97,15 @@ class RegionIndex:
         codes = [c for _, c in matches]
         named = set(codes)
 
-        def score(code: str) -> Tuple[int, int, int]:
+        provinces = {c for c in named if self.by_code[c].level == "province"}
+
+        def score(code: str) -> Tuple[int, int, int, int]:
             ref = self.by_code[code]
             ancestors = {r.code for r in self.chain(code)[1:]}
-            # prefer the deepest region, then one whose named ancestors agree, then the first mentioned
-            return (LEVEL_DEPTH.get(ref.level, 0), len(ancestors & named), -codes.index(code))
+            # a named province that is not this region's own rules it out ("北京朝阳区" is not 辽宁朝阳)
+            conflicts = len(provinces - ancestors - {code})
+            # then prefer the deepest region, one whose named ancestors agree, the first mentioned
+            return (-conflicts, LEVEL_DEPTH.get(ref.level, 0), len(ancestors & named), -codes.index(code))
 
         best = max(dict.fromkeys(codes), key=score)
         return self.by_code[best]

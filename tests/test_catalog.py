@@ -203,3 +203,20 @@ def test_cli_check_reports_errors(content_copy):
                           cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "services/assistance.yml: services.0.steps: field required" in proc.stderr
+
+
+@pytest.mark.parametrize("text,code", [
+    ("我在北京朝阳区", "beijing"),
+    ("辽宁朝阳", "liaoning-chaoyang"),
+    ("营口站前区", "liaoning-yingkou-zhanqian"),
+    ("营口站前", "liaoning-yingkou-zhanqian"),
+    ("我在西湖", "zhejiang-hangzhou-xihu"),
+])
+def test_find_region_disambiguation(catalog, text, code):
+    ref = catalog.find_region(text)
+    assert ref is not None and ref.code == code
+
+
+@pytest.mark.parametrize("text", ["火车站前面有个老人摔倒了", "去海港看船"])
+def test_common_words_are_not_places(catalog, text):
+    assert catalog.find_region(text) is None

@@ -209,6 +209,7 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
                     parent_code=parent,
                     aliases=region.aliases,
                     hotline=region.hotline,
+                    ambiguous_short_name=region.ambiguous_short_name,
                 )
             )
             s.flush()

@@ -48,6 +48,7 @@ class Region(Base):
     parent_code = Column(String(64), ForeignKey("regions.code"), nullable=True, index=True)
     aliases = Column(JSON, nullable=False, default=list)
     hotline = Column(String(32), nullable=True)
+    ambiguous_short_name = Column(Boolean, nullable=False, default=False)
 
     parent = relationship("Region", remote_side=[code])
 

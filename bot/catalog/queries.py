@@ -136,13 +136,14 @@ class Catalog:
                 for r in regions
             ]
             aliases = {r.code: list(r.aliases or []) for r in regions}
+            ambiguous = {r.code for r in regions if r.ambiguous_short_name}
             services = s.execute(select(models.Service).order_by(models.Service.position)).scalars().all()
             infos = {
                 sv.code: ServiceInfo(sv.code, sv.name, sv.domain, tuple(sv.keywords or ()), sv.needs_region)
                 for sv in services
             }
         with self._lock:
-            self._index = RegionIndex(refs, aliases)
+            self._index = RegionIndex(refs, aliases, ambiguous)
             self._services = infos
             self._digest = digest
 

@@ -139,6 +139,9 @@ class Region(Strict):
     level: str
     aliases: List[str] = Field(default_factory=list)
     hotline: Optional[str] = None
+    ambiguous_short_name: bool = Field(
+        False, description="the short name is also a common word (站前, 海港): match it only after the city name"
+    )
     overrides: List[Override] = Field(default_factory=list)
     offices: List[Office] = Field(default_factory=list)
     children: List[Region] = Field(default_factory=list)

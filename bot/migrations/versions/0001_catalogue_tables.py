@@ -38,6 +38,7 @@ def upgrade() -> None:
     sa.Column('parent_code', sa.String(length=64), nullable=True),
     sa.Column('aliases', sa.JSON(), nullable=False),
     sa.Column('hotline', sa.String(length=32), nullable=True),
+    sa.Column('ambiguous_short_name', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['parent_code'], ['regions.code'], ),
     sa.PrimaryKeyConstraint('code')
     )
