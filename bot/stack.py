@@ -45,6 +45,8 @@ class Stack:
     model: Optional[Path] = None
     token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN", "minzheng-local-token"))
     env: Dict[str, str] = field(default_factory=dict)
+    # extra endpoints.yml content, e.g. a tracker store and a lock store (production mode)
+    endpoints_extra: str = ""
     log_dir: Path = VAR_DIR / "log"
     procs: List[subprocess.Popen] = field(default_factory=list)
 
@@ -72,7 +74,8 @@ class Stack:
             raise RuntimeError("no trained model in models/: run `make train`")
         endpoints = Path(tempfile.mkstemp(prefix="endpoints-", suffix=".yml")[1])
         endpoints.write_text(
-            f"action_endpoint:\n  url: http://{self.host}:{self.action_port}/webhook\n", encoding="utf-8"
+            f"action_endpoint:\n  url: http://{self.host}:{self.action_port}/webhook\n{self.endpoints_extra}",
+            encoding="utf-8",
         )
         py = sys.executable
         try:

@@ -64,18 +64,55 @@ def require_model() -> Path:
     return MODEL
 
 
+PG_URL = os.environ.get("MINZHENG_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MINZHENG_TEST_REDIS", "127.0.0.1:6379")
+
+
 @pytest.fixture(scope="session")
-def live_stack(catalog_url):
-    """Action server, Rasa server and web chat on free ports, with the trained model."""
+def pg_database():
+    """A fresh database on the local PostgreSQL server, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from bot.catalog.db import get_engine
+
+    admin = get_engine(PG_URL)
+    name = f"minzheng_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - say why the server is unusable
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_URL} is not usable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} is not usable: {type(exc).__name__}")
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield name, url
+    get_engine(url).dispose()
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def live_stack(catalog_url, pg_database):
+    """Action server, Rasa server and web chat on free ports, with the trained model,
+    in production mode: conversations in a PostgreSQL tracker store, a Redis lock store."""
     from bot.stack import Stack, free_port
 
     model = require_model()
+    db_name, _ = pg_database
+    host, port = REDIS_URL.split(":")
     stack = Stack(
         rasa_port=free_port(),
         action_port=free_port(),
         web_port=free_port(),
         model=model,
         env={"MINZHENG_DB_URL": catalog_url},
+        endpoints_extra=(
+            f"tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: 127.0.0.1\n  port: 5432\n"
+            f"  username: postgres\n  db: {db_name}\n"
+            f"lock_store:\n  type: redis\n  url: {host}\n  port: {port}\n  key_prefix: minzheng_test\n"
+        ),
     )
     stack.start()
     try:

@@ -71,3 +71,15 @@ def test_ask_starts_and_stops_its_own_servers(catalog_url):
     require_model()
     out = ask(["营口鲅鱼圈区结婚登记在哪里办"], env={"MINZHENG_DB_URL": catalog_url})
     assert out[0]["service"] == "marriage.register" and "营口" in out[0]["reply"]
+
+
+def test_conversations_are_stored_in_postgres(live_stack, pg_database, url_args):
+    from sqlalchemy import text
+
+    from bot.catalog.db import get_engine
+
+    ask(["低保怎么申请"], *url_args)
+    _, url = pg_database
+    with get_engine(url).connect() as conn:
+        senders = conn.execute(text("SELECT count(DISTINCT sender_id) FROM events")).scalar_one()
+    assert senders >= 1
