@@ -1,0 +1,436 @@
+"""The web chat page (bot/web/static) driven in headless Chromium with Playwright.
+
+Uses Debian's Chromium at /usr/bin/chromium (never a downloaded browser). Without it
+the tests are skipped locally and fail in CI (env var CI set).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+from aiohttp import web
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.stack import free_port
+from bot.web.server import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = PROJECT_ROOT / "reports" / "screenshots" / "webchat.png"
+SENDER_RE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+BOT = ".msg.bot:not(.typing)"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+# -- browser fixtures ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed (requirements-dev.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A fresh page (own cookies and storage) in a phone-sized window.
+
+    ``page.problems`` collects uncaught script errors, CSP violations and dialogs
+    (an ``alert`` would mean injected script ran); tests assert it stays empty.
+    """
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN",
+                                  device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems: List[str] = []
+
+    def on_console(msg):
+        if msg.type == "error" and ("Content Security Policy" in msg.text or "Refused to" in msg.text):
+            problems.append(f"console: {msg.text}")
+
+    def on_dialog(dialog):
+        problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    page.on("console", on_console)
+    page.on("dialog", on_dialog)
+    page.problems = problems
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# -- in-process servers -------------------------------------------------------------
+
+
+class Background:
+    """aiohttp applications served on free ports by an event loop in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.runners: List[web.AppRunner] = []
+        self.thread = threading.Thread(target=self.loop.run_forever, name="webchat-test-servers", daemon=True)
+        self.thread.start()
+
+    def serve(self, app: web.Application) -> str:
+        async def start() -> str:
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self.runners.append(runner)
+            host, port = runner.addresses[0][:2]
+            return f"http://{host}:{port}"
+
+        return asyncio.run_coroutine_threadsafe(start(), self.loop).result(timeout=30)
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for runner in reversed(self.runners):
+                await runner.cleanup()
+
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=30)
+            self.loop.close()
+
+
+def _settings() -> Settings:
+    return Settings(db_url="sqlite://", rasa_url="", web_host="127.0.0.1", web_port=0, hotline="12345")
+
+
+@pytest.fixture
+def servers():
+    bg = Background()
+    try:
+        yield bg
+    finally:
+        bg.close()
+
+
+@pytest.fixture
+def down_web(servers) -> str:
+    """The web chat in front of a Rasa URL where nothing listens."""
+    return servers.serve(create_app(rasa_url=f"http://127.0.0.1:{free_port()}", settings=_settings())) + "/"
+
+
+FAKE_REPLY = [
+    {"recipient_id": "x", "text": "好的", "buttons": [{"title": "所需材料", "payload": "/ask_materials"}]},
+    {"recipient_id": "x", "custom": {"kind": "guide", "service": "marriage.register",
+                                     "html": "<b>结婚登记</b>\n<script>alert(1)</script>"}},
+]
+
+
+@pytest.fixture
+def fake_web(servers):
+    """The web chat in front of a fake Rasa REST channel; returns (page URL, what Rasa received)."""
+    received: List[Dict] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response(FAKE_REPLY)
+
+    rasa = web.Application()
+    rasa.router.add_post("/webhooks/rest/webhook", webhook)
+    rasa_url = servers.serve(rasa)
+    return servers.serve(create_app(rasa_url=rasa_url, settings=_settings())) + "/", received
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def chat_requests(page) -> List[Dict]:
+    """Bodies of the page's POSTs to /api/chat, recorded from now on."""
+    bodies: List[Dict] = []
+
+    def on_request(req):
+        if req.method == "POST" and req.url.endswith("/api/chat"):
+            bodies.append(json.loads(req.post_data or "{}"))
+
+    page.on("request", on_request)
+    return bodies
+
+
+def open_chat(page, url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page).to_have_title("民政助手")
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_be_visible()
+
+
+def bot_count(page) -> int:
+    return page.locator(BOT).count()
+
+
+def wait_for_answer(page, before: int, timeout: float = 90_000) -> List[Dict[str, str]]:
+    """Wait until the request finished and new bot bubbles appeared; return them."""
+    page.wait_for_function(
+        """n => !document.getElementById('typing')
+              && document.querySelectorAll('.msg.bot:not(.typing)').length > n""",
+        arg=before, timeout=timeout,
+    )
+    bubbles = page.locator(BOT)
+    return [
+        {"kind": bubbles.nth(i).get_attribute("data-kind") or "",
+         "service": bubbles.nth(i).get_attribute("data-service") or "",
+         "text": bubbles.nth(i).inner_text()}
+        for i in range(before, bubbles.count())
+    ]
+
+
+def ask(page, text: str) -> Callable[[], None]:
+    def action() -> None:
+        page.fill("#input", text)
+        page.press("#input", "Enter")
+    return action
+
+
+def choose_city(page, city: str) -> None:
+    """Click a city button of the latest "which city?" question."""
+    page.locator(f'{BOT}[data-kind="ask_region"]').last.get_by_role("button", name=city, exact=True).click()
+
+
+def assert_no_error_dump(page) -> None:
+    text = page.locator("body").inner_text()
+    for marker in ("Traceback", "Error:", "Exception", "undefined", "[object Object]"):
+        assert marker not in text, f"{marker!r} shown on the page:\n{text}"
+
+
+# -- tests --------------------------------------------------------------------------
+
+
+def test_chat_with_real_bot(live_stack, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_chat(page, live_stack.web_url)
+
+    def answer(action: Callable[[], None]) -> List[Dict[str, str]]:
+        before = bot_count(page)
+        action()
+        new = wait_for_answer(page, before)
+        assert all(b["kind"] != "unavailable" for b in new), f"the stack answered with an apology: {new}"
+        return new
+
+    new = answer(ask(page, "请问结婚登记要带什么材料"))
+    kinds = [b["kind"] for b in new]
+    assert "ask_region" in kinds or "guide" in kinds, new
+    if "guide" not in kinds:
+        answer(lambda: choose_city(page, "杭州"))
+
+    marriage = page.locator(f'{BOT}[data-kind="guide"][data-service="marriage.register"]')
+    expect(marriage.filter(has_text="居民身份证").filter(has_text="杭州").first).to_be_visible()
+
+    # Traditional characters, the age in words (the region is remembered; answer it if asked again)
+    new = answer(ask(page, "我媽九十歲了，高齡津貼怎麼領"))
+    for _ in range(2):
+        if any(b["kind"] == "guide" for b in new) or not any(b["kind"] == "ask_region" for b in new):
+            break
+        new = answer(lambda: choose_city(page, "杭州"))
+    elder = page.locator(f'{BOT}[data-kind="guide"][data-service="elder.age_allowance"]')
+    expect(elder.first).to_be_visible()
+
+    assert_no_error_dump(page)
+    assert page.problems == []
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+
+def test_rasa_down_shows_apology_and_retry(down_web, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    bodies = chat_requests(page)
+    open_chat(page, down_web)
+    question = "请问结婚登记要带什么材料"
+
+    before = bot_count(page)
+    ask(page, question)()
+    expect(page.locator(".msg.user .bubble").last).to_have_text(question)  # shown at once
+    new = wait_for_answer(page, before)
+    assert [b["kind"] for b in new] == ["unavailable"]
+    apology = page.locator(f'{BOT}[data-kind="unavailable"]').last
+    expect(apology).to_contain_text("12345")
+    retry = apology.get_by_role("button", name=re.compile("重试"))
+    expect(retry).to_be_visible()
+    expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator(".msg.user .bubble")).to_have_text([question])
+    assert_no_error_dump(page)
+
+    # 重试 sends the same message again (and does not repeat the user's bubble)
+    before = bot_count(page)
+    retry.click()
+    wait_for_answer(page, before)
+    assert len(bodies) == 2 and bodies[1] == bodies[0] == {"sender": bodies[0]["sender"], "text": question}
+    assert SENDER_RE.match(bodies[0]["sender"])
+    expect(page.locator(".msg.user .bubble")).to_have_text([question])
+    expect(page.locator(f'{BOT}[data-kind="unavailable"]')).to_have_count(2)
+
+    # the proxy itself unreachable: a polite error bubble with the same retry button
+    page.route("**/api/chat", lambda route: route.abort())
+    before = bot_count(page)
+    page.locator(f'{BOT}[data-kind="unavailable"]').last.get_by_role("button", name=re.compile("重试")).click()
+    new = wait_for_answer(page, before)
+    assert [b["kind"] for b in new] == ["error"]
+    error = page.locator(f'{BOT}[data-kind="error"]').last
+    expect(error).to_contain_text("抱歉")
+    expect(error).to_contain_text("12345")
+    page.unroute("**/api/chat")
+    before = bot_count(page)
+    error.get_by_role("button", name=re.compile("重试")).click()
+    assert [b["kind"] for b in wait_for_answer(page, before)] == ["unavailable"]
+    assert all(b == bodies[0] for b in bodies) and len(bodies) == 4
+    expect(page.locator(".msg.user .bubble")).to_have_text([question])
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+def test_empty_and_long_input(fake_web, browser_page):
+    from playwright.sync_api import expect
+
+    url, received = fake_web
+    page = browser_page
+    bodies = chat_requests(page)
+    open_chat(page, url)
+    user_bubbles = page.locator(".msg.user .bubble")
+
+    # empty or blank input is not sent
+    page.click("#send")
+    page.fill("#input", "   \n  ")
+    page.press("#input", "Enter")
+    page.wait_for_timeout(500)
+    assert bodies == [] and received == []
+    expect(user_bubbles).to_have_count(0)
+
+    # Shift+Enter is a new line, Enter sends
+    page.fill("#input", "结婚登记")
+    page.press("#input", "Shift+Enter")
+    page.keyboard.type("要带什么")
+    expect(page.locator("#input")).to_have_value("结婚登记\n要带什么")
+    before = bot_count(page)
+    page.press("#input", "Enter")
+    expect(page.locator("#input")).to_have_value("")
+    new = wait_for_answer(page, before)
+    assert [(b["kind"], b["service"]) for b in new] == [("guide", "marriage.register")]
+    assert bodies[-1]["text"] == "结婚登记\n要带什么"
+    assert received[-1]["message"] == "结婚登记\n要带什么"
+
+    # the bot's HTML is sanitised: <b> renders, the script is neither in the DOM nor run
+    guide = page.locator(f'{BOT}[data-kind="guide"][data-service="marriage.register"]').last
+    expect(guide.locator(".bubble b")).to_have_text("结婚登记")
+    assert page.locator("#transcript script").count() == 0
+    assert page.locator("script").count() == 1  # the page's own chat.js
+    assert "alert(1)" not in guide.inner_text()
+    assert guide.evaluate("el => getComputedStyle(el.querySelector('.bubble')).whiteSpace") == "pre-wrap"
+
+    # a button shows its title as the user's message and sends its payload
+    before = bot_count(page)
+    guide.get_by_role("button", name="所需材料").click()
+    expect(user_bubbles.last).to_have_text("所需材料")
+    wait_for_answer(page, before)
+    assert bodies[-1] == {"sender": bodies[0]["sender"], "payload": "/ask_materials"}
+    assert received[-1]["message"] == "/ask_materials"
+
+    # 1,500 characters are capped at 1,000, in the box and in what is sent
+    box = page.locator("#input")
+    assert box.get_attribute("maxlength") == "1000"
+    long_text = "民政" * 750
+    box.fill(long_text)
+    assert len(box.input_value()) == 1000
+    box.fill("")
+    box.focus()
+    page.keyboard.insert_text(long_text)
+    assert box.input_value() == long_text[:1000]
+    before = bot_count(page)
+    page.click("#send")
+    wait_for_answer(page, before)
+    assert bodies[-1]["text"] == long_text[:1000]
+    assert received[-1]["message"] == long_text[:1000]
+
+    # a reload keeps the conversation and the sender id
+    count = page.locator(".msg").count()
+    sender = page.evaluate("localStorage.getItem('minzheng.sender')")
+    assert sender == bodies[0]["sender"]
+    page.reload()
+    expect(page.locator(".msg")).to_have_count(count)
+    expect(user_bubbles.first).to_have_text("结婚登记\n要带什么")
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_have_count(1)
+    assert page.evaluate("localStorage.getItem('minzheng.sender')") == sender
+    assert page.locator("#transcript script").count() == 0
+    expect(page.locator(f'{BOT}[data-kind="guide"] .bubble b').first).to_have_text("结婚登记")
+
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+def test_page_layout_and_accessibility(down_web, browser_page):
+    """Static checks of the page: language, labels, live region, CSP-safe, fits 360px."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    bodies = chat_requests(page)
+    open_chat(page, down_web)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    expect(page.locator("h1")).to_have_text("民政助手")
+    expect(page.locator("header")).to_contain_text("婚姻登记 · 殡葬服务 · 养老补贴 · 社会救助")
+    expect(page.locator("footer")).to_contain_text("如需人工服务请拨打 12345")
+    assert page.locator("#transcript").get_attribute("aria-live") == "polite"
+    expect(page.get_by_label("请输入您的问题")).to_be_visible()
+    expect(page.get_by_role("button", name="发送")).to_be_visible()
+
+    welcome = page.locator(f'{BOT}[data-kind="welcome"]')
+    titles = welcome.get_by_role("button").all_inner_texts()
+    assert titles == ["结婚登记", "家人去世后办什么", "高龄津贴", "低保", "我能办什么"]
+    assert bodies == []  # the welcome is rendered without a request
+
+    # nothing wider than the 360px window; large type
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#input')).fontSize)")
+    assert size >= 17
+    # keyboard only: Tab reaches the input and the send button
+    page.locator("#input").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "send"
+
+    # a welcome button works like any other
+    before = bot_count(page)
+    welcome.get_by_role("button", name="低保").click()
+    wait_for_answer(page, before)
+    assert bodies[-1]["payload"] == "/assistance_dibao"
+    expect(page.locator(".msg.user .bubble")).to_have_text(["低保"])
+    assert page.problems == []
