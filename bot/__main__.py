@@ -6,6 +6,7 @@
     guide CODE [--region R]    print a guide as the citizen would read it
     ask [--conversation]       questions on stdin -> JSON lines (see bot/ask.py)
     web                        serve the web chat page
+    nlu-dict                   regenerate nlu_ext/jieba/places.txt from the regions
     serve                      start action server, Rasa server and web chat (make run)
 """
 from __future__ import annotations
@@ -73,6 +74,15 @@ def _cmd_web(args: argparse.Namespace) -> int:
     return web_main(args)
 
 
+def _cmd_nlu_dict(args: argparse.Namespace) -> int:
+    from . import nlu_dict
+    from .catalog.loader import load_content
+
+    n = nlu_dict.write(load_content(CONTENT_DIR))
+    print(f"{nlu_dict.PLACES_FILE}: {n} place names")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .stack import serve
 
@@ -114,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=settings.web_port)
     web.add_argument("--rasa-url", default=settings.rasa_url)
     web.set_defaults(func=_cmd_web)
+    nd = sub.add_parser("nlu-dict", help="regenerate the Jieba place-name dictionary from the catalogue")
+    nd.set_defaults(func=_cmd_nlu_dict)
+
     srv = sub.add_parser("serve", help="start all servers in the foreground")
     srv.add_argument("--host", default=settings.web_host)
     srv.add_argument("--rasa-port", type=int, default=5005)

@@ -220,3 +220,10 @@ def test_find_region_disambiguation(catalog, text, code):
 @pytest.mark.parametrize("text", ["火车站前面有个老人摔倒了", "去海港看船"])
 def test_common_words_are_not_places(catalog, text):
     assert catalog.find_region(text) is None
+
+
+def test_jieba_place_dictionary_matches_the_catalogue(content):
+    from bot import nlu_dict
+
+    expected = nlu_dict.render(nlu_dict.place_names(content))
+    assert nlu_dict.PLACES_FILE.read_text(encoding="utf-8") == expected, "run `python -m bot nlu-dict`"
