@@ -49,10 +49,10 @@ def main() -> int:
         name = Path(cfg).stem
         started = time.monotonic()
         cv_dir = out_dir / f"cv-{name}"
-        rasa("test", "nlu", "--config", cfg, "--nlu", "data", "--cross-validation", "--folds", str(args.folds),
+        rasa("test", "nlu", "--config", cfg, "--nlu", "data/nlu", "--cross-validation", "--folds", str(args.folds),
              "--out", str(cv_dir), "--no-plot")
         with tempfile.TemporaryDirectory() as tmp:
-            rasa("train", "nlu", "--config", cfg, "--nlu", "data", "--out", tmp, "--fixed-model-name", name)
+            rasa("train", "nlu", "--config", cfg, "--nlu", "data/nlu", "--out", tmp, "--fixed-model-name", name)
             held_dir = out_dir / f"heldout-{name}"
             rasa("test", "nlu", "--model", str(Path(tmp) / f"{name}.tar.gz"), "--nlu", "tests/nlu/heldout.yml",
                  "--out", str(held_dir), "--no-plot")

@@ -16,7 +16,7 @@ def test_rasa_data_validate_is_clean():
 
 
 def test_heldout_set_does_not_overlap_training_data():
-    train = {normalize(m.get("text")) for m in load_data(str(PROJECT_ROOT / "data")).training_examples}
+    train = {normalize(m.get("text")) for m in load_data(str(PROJECT_ROOT / "data" / "nlu")).training_examples}
     test = [normalize(m.get("text")) for m in load_data(str(PROJECT_ROOT / "tests/nlu/heldout.yml")).training_examples]
     overlap = [t for t in test if t in train]
     assert not overlap, f"{len(overlap)} held-out examples also appear in data/: {overlap[:10]}"
@@ -25,7 +25,7 @@ def test_heldout_set_does_not_overlap_training_data():
 def test_every_service_intent_has_enough_examples():
     from collections import Counter
 
-    counts = Counter(m.get("intent") for m in load_data(str(PROJECT_ROOT / "data")).training_examples)
+    counts = Counter(m.get("intent") for m in load_data(str(PROJECT_ROOT / "data" / "nlu")).training_examples)
     service_intents = [i for i in counts if i.split("_")[0] in ("marriage", "funeral", "elder", "assistance")]
     assert len(service_intents) == 15
     thin = {i: counts[i] for i in service_intents if counts[i] < 30}
