@@ -14,7 +14,7 @@ from .rasa_cli import rasa
 
 pytestmark = pytest.mark.slow
 
-MIN_WEIGHTED_F1 = 0.85
+MIN_WEIGHTED_F1 = 0.90
 MIN_SERVICE_INTENT_F1 = 0.60
 
 
