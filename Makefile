@@ -79,7 +79,7 @@ test-stories: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 	$(PY) -m pytest tests/test_conversations.py
 
 eval: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
-	$(PY) scripts/evaluate_nlu.py
+	$(PY) scripts/evaluate_nlu.py $(EVAL_ARGS)
 
 bench: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 	$(PY) scripts/bench_ask.py

@@ -38,7 +38,7 @@ def entity_f1(report_dir: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--folds", type=int, default=3, help="0 skips cross-validation (held-out set only)")
     ap.add_argument("--configs", nargs="+", default=["config.yml", *sorted(str(p.relative_to(ROOT))
                                                                           for p in (ROOT / "config").glob("*.yml"))])
     args = ap.parse_args()
@@ -49,14 +49,16 @@ def main() -> int:
         name = Path(cfg).stem
         started = time.monotonic()
         cv_dir = out_dir / f"cv-{name}"
-        rasa("test", "nlu", "--config", cfg, "--nlu", "data/nlu", "--cross-validation", "--folds", str(args.folds),
-             "--out", str(cv_dir), "--no-plot")
+        if args.folds:
+            rasa("test", "nlu", "--config", cfg, "--nlu", "data/nlu", "--cross-validation", "--folds",
+                 str(args.folds), "--out", str(cv_dir), "--no-plot")
         with tempfile.TemporaryDirectory() as tmp:
             rasa("train", "nlu", "--config", cfg, "--nlu", "data/nlu", "--out", tmp, "--fixed-model-name", name)
             held_dir = out_dir / f"heldout-{name}"
             rasa("test", "nlu", "--model", str(Path(tmp) / f"{name}.tar.gz"), "--nlu", "tests/nlu/heldout.yml",
                  "--out", str(held_dir), "--no-plot")
-        rows.append((cfg, f1(cv_dir), entity_f1(cv_dir), f1(held_dir), entity_f1(held_dir),
+        cv = (f"{f1(cv_dir):.3f}", entity_f1(cv_dir)) if args.folds else ("-", "-")
+        rows.append((cfg, *cv, f1(held_dir), entity_f1(held_dir),
                      time.monotonic() - started))
         print(f"{cfg}: done", file=sys.stderr)
     lines = [
@@ -69,7 +71,7 @@ def main() -> int:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for cfg, cv, ce, ho, he, secs in rows:
-        lines.append(f"| `{cfg}` | {cv:.3f} | {ce} | {ho:.3f} | {he} | {secs / 60:.1f} |")
+        lines.append(f"| `{cfg}` | {cv} | {ce} | {ho:.3f} | {he} | {secs / 60:.1f} |")
     text = "\n".join(lines) + "\n"
     (out_dir / "nlu-comparison.md").write_text(text, encoding="utf-8")
     print(text)
