@@ -18,6 +18,7 @@ REGION_SLOT = "region"
 AGE_SLOT = "age"
 AWAITING_SLOT = "awaiting_region"
 ASKED_SLOT = "region_asked"
+OFFICE_SLOT = "office"
 
 
 def dispatch(dispatcher: CollectingDispatcher, reply: Reply) -> None:
@@ -73,9 +74,15 @@ class ActionServiceGuide(Action):
         code = service_for_intent(latest_intent(tracker)) or tracker.get_slot(SERVICE_SLOT)
         asked = bool(tracker.get_slot(ASKED_SLOT))
         age = resolve_age(tracker)
-        state: Dict[str, Any] = {}
+        entry_ids = entity_values(tracker, "entry")
+        state: Dict[str, Any] = {"service": code}
 
         def answer(a: Assistant) -> Reply:
+            # A QR-code entry point fixes the service, the region and the office.
+            entry = a.catalog.entry_point(entry_ids[0]) if entry_ids else None
+            if entry is not None:
+                state.update(service=entry.service, region=entry.region, office=entry.office)
+                return a.guide(entry.service, entry.region, age, office_code=entry.office)
             info = a.catalog.service(code) if code else None
             if info is None:
                 return a.menu()
@@ -84,15 +91,20 @@ class ActionServiceGuide(Action):
             if region is None and info.needs_region and not asked:
                 state["asking"] = True
                 return a.ask_region(code)
-            return a.guide(code, region, age)
+            # keep the QR office only while the conversation stays in its region
+            office = tracker.get_slot(OFFICE_SLOT) if region == tracker.get_slot(REGION_SLOT) else None
+            state["office"] = office
+            return a.guide(code, region, age, office_code=office)
 
         reply, ok = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)
         if not ok or reply.kind == "menu":
             return []
-        events = [SlotSet(SERVICE_SLOT, code), SlotSet(AGE_SLOT, age)]
+        events = [SlotSet(SERVICE_SLOT, state["service"]), SlotSet(AGE_SLOT, age)]
         if state.get("region"):
             events.append(SlotSet(REGION_SLOT, state["region"]))
+        if "office" in state:
+            events.append(SlotSet(OFFICE_SLOT, state["office"]))
         if state.get("asking"):
             events += [SlotSet(AWAITING_SLOT, True), SlotSet(ASKED_SLOT, True)]
         else:
@@ -158,7 +170,8 @@ class ActionServiceSection(Action):
                 return a.which_service(section)
             region = resolve_region(a, tracker) or tracker.get_slot(REGION_SLOT)
             state["region"] = region
-            return a.section(service, section, region, age)
+            office = tracker.get_slot(OFFICE_SLOT) if region == tracker.get_slot(REGION_SLOT) else None
+            return a.section(service, section, region, age, office_code=office)
 
         reply, ok = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)

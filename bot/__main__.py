@@ -8,6 +8,8 @@
     web                        serve the web chat page
     nlu-dict                   regenerate nlu_ext/jieba/places.txt from the regions
     serve                      start action server, Rasa server and web chat (make run)
+    telegram                   the Telegram front end (polling or webhook; needs TELEGRAM_TOKEN)
+    qr [ENTRY]                 QR codes and printable posters for the entry points
 """
 from __future__ import annotations
 
@@ -89,6 +91,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.rasa_port, args.action_port, args.web_port, args.host)
 
 
+def _cmd_telegram(args: argparse.Namespace) -> int:
+    from .telegram.app import main as telegram_main
+
+    return telegram_main(args)
+
+
+def _cmd_qr(args: argparse.Namespace) -> int:
+    from .qr import main as qr_main
+
+    return qr_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = Settings.from_env()
     p = argparse.ArgumentParser(prog="python -m bot", description="Minzheng Assistant tools")
@@ -133,6 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--action-port", type=int, default=5055)
     srv.add_argument("--web-port", type=int, default=settings.web_port)
     srv.set_defaults(func=_cmd_serve)
+
+    tg = sub.add_parser("telegram", help="run the Telegram front end (env TELEGRAM_TOKEN)")
+    tg.add_argument("--mode", choices=["polling", "webhook"], default="polling")
+    tg.add_argument("--rasa-url", default=settings.rasa_url)
+    tg.add_argument("--webhook-url", default=None, help="public HTTPS URL Telegram posts to (webhook mode)")
+    tg.add_argument("--listen", default="127.0.0.1", help="address the webhook server binds (webhook mode)")
+    tg.add_argument("--port", type=int, default=8443, help="port the webhook server binds (webhook mode)")
+    tg.set_defaults(func=_cmd_telegram)
+
+    qr = sub.add_parser("qr", help="QR images (PNG, SVG) and A4 posters for the entry points")
+    qr.add_argument("entry", nargs="?", help="one entry point id (default: all)")
+    qr.add_argument("--target", choices=["telegram", "web"], default="telegram",
+                    help="what the QR code opens: the Telegram bot or the web chat")
+    qr.add_argument("--bot-username", default=None, help="Telegram bot username (env TELEGRAM_BOT_USERNAME)")
+    qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
+    qr.add_argument("--out", default="var/qr", help="output directory")
+    qr.set_defaults(func=_cmd_qr)
     return p
 
 

@@ -92,16 +92,17 @@ class Assistant:
         self.catalog = catalog
 
     # -- guides ----------------------------------------------------------------
-    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None) -> Reply:
-        g = self.catalog.guide(service_code, region_code, age)
+    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None,
+              office_code: Optional[str] = None) -> Reply:
+        g = self.catalog.guide(service_code, region_code, age, office_code=office_code)
         text, html = _both(render.render, "guide.j2", g=g)
         return Reply(text, html, list(FOLLOW_UPS), service=service_code, kind="guide")
 
     def section(self, service_code: str, section: str, region_code: Optional[str] = None,
-                age: Optional[int] = None) -> Reply:
+                age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
         if section not in SECTIONS:
             raise ValueError(section)
-        g: Guide = self.catalog.guide(service_code, region_code, age)
+        g: Guide = self.catalog.guide(service_code, region_code, age, office_code=office_code)
         text, html = _both(render.render, "section.j2", g=g, section=section)
         buttons = [b for b in FOLLOW_UPS if b.payload != f"/ask_{section}"]
         return Reply(text, html, buttons, service=service_code, kind="section")

@@ -14,11 +14,12 @@ from typing import FrozenSet, Optional
 
 import yaml
 
+from .catalog.schema import ENTRY_ID
 from .config import PROJECT_ROOT
 
 MAX_TEXT = 1000
 _PAYLOAD = re.compile(r"^/([a-z][a-z_]{0,63})(\{.{0,300}\})?$")
-_ALLOWED_ENTITIES = frozenset({"region", "age"})
+_ALLOWED_ENTITIES = frozenset({"region", "age", "entry"})
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +58,8 @@ def prepare_payload(payload: Optional[str]) -> Prepared:
             return Prepared(None, "unknown_payload")
         if not isinstance(entities, dict) or not set(entities) <= _ALLOWED_ENTITIES:
             return Prepared(None, "unknown_payload")
-        if not all(isinstance(v, (str, int)) and len(str(v)) <= 50 for v in entities.values()):
+        if not all(isinstance(v, (str, int)) and len(str(v)) <= 64 for v in entities.values()):
+            return Prepared(None, "unknown_payload")
+        if "entry" in entities and not ENTRY_ID.match(str(entities["entry"])):
             return Prepared(None, "unknown_payload")
     return Prepared(payload.strip())

@@ -19,7 +19,7 @@ from sqlalchemy import delete
 
 from . import models
 from .db import session_scope
-from .schema import OutOfScopeFile, Region, RegionsFile, Service, ServicesFile
+from .schema import EntryPoint, EntryPointsFile, OutOfScopeFile, Region, RegionsFile, Service, ServicesFile
 
 
 class ContentError(Exception):
@@ -35,6 +35,7 @@ class Content:
     services: List[Service] = field(default_factory=list)
     regions: List[Tuple[Region, Optional[str]]] = field(default_factory=list)  # (region, parent)
     out_of_scope: list = field(default_factory=list)
+    entry_points: List[EntryPoint] = field(default_factory=list)
     digest: str = ""
 
 
@@ -81,15 +82,18 @@ def load_content(content_dir: Path) -> Content:
     content = Content()
     digest = hashlib.sha256()
     files = sorted(content_dir.glob("services/*.yml")) + sorted(content_dir.glob("regions/*.yml"))
-    oos_path = content_dir / "out_of_scope.yml"
-    if oos_path.exists():
-        files.append(oos_path)
+    for name in ("out_of_scope.yml", "entry_points.yml"):
+        if (content_dir / name).exists():
+            files.append(content_dir / name)
     if not files:
         raise ContentError([f"{content_dir}: no content files found"])
 
     service_where: Dict[str, str] = {}
     region_where: Dict[str, str] = {}
     office_where: Dict[str, str] = {}
+    office_info: Dict[str, Tuple[str, List[str]]] = {}  # office code -> (region code, services)
+    parents: Dict[str, Optional[str]] = {}
+    entry_files: List[Tuple[str, EntryPointsFile]] = []
     pending_refs: List[Tuple[str, str]] = []  # (service code, "file: field")
 
     for path in files:
@@ -125,6 +129,7 @@ def load_content(content_dir: Path) -> Content:
                         )
                         continue
                     region_where[region.code] = shown
+                    parents[region.code] = parent
                     content.regions.append((region, parent))
                     for j, ov in enumerate(region.overrides):
                         pending_refs.append((ov.service, f"{shown}: {rpath}.overrides.{j}.service"))
@@ -135,8 +140,13 @@ def load_content(content_dir: Path) -> Content:
                                 f"{office.code!r} (also in {office_where[office.code]})"
                             )
                         office_where[office.code] = shown
+                        office_info[office.code] = (region.code, list(office.services))
                         for k, code in enumerate(office.services):
                             pending_refs.append((code, f"{shown}: {rpath}.offices.{j}.services.{k}"))
+        elif path.name == "entry_points.yml":
+            parsed = _validate(EntryPointsFile, data, shown, problems)
+            if parsed is not None:
+                entry_files.append((shown, parsed))
         else:
             parsed = _validate(OutOfScopeFile, data, shown, problems)
             if parsed is not None:
@@ -145,12 +155,64 @@ def load_content(content_dir: Path) -> Content:
     for code, where in pending_refs:
         if code not in service_where:
             problems.append(f"{where}: unknown service code {code!r}")
+    for shown, parsed in entry_files:
+        content.entry_points = _check_entry_points(
+            shown, parsed.entry_points, service_where, parents, office_info, problems
+        )
     if not content.services:
         problems.append(f"{content_dir / 'services'}: no services defined")
     if problems:
         raise ContentError(problems)
     content.digest = digest.hexdigest()[:16]
     return content
+
+
+def _chain(code: str, parents: Dict[str, Optional[str]]) -> List[str]:
+    out: List[str] = []
+    current: Optional[str] = code
+    while current is not None and current not in out:
+        out.append(current)
+        current = parents.get(current)
+    return out
+
+
+def _check_entry_points(shown: str, entries: List[EntryPoint], services: Dict[str, str],
+                        parents: Dict[str, Optional[str]], offices: Dict[str, Tuple[str, List[str]]],
+                        problems: List[str]) -> List[EntryPoint]:
+    """Entry points must name a known service, region and office that fit together.
+
+    The office must offer the service and lie in the entry's region or one of its
+    ancestors; without a region, the entry takes the office's region.
+    """
+    seen: Dict[str, int] = {}
+    good: List[EntryPoint] = []
+    for i, ep in enumerate(entries):
+        where = f"{shown}: entry_points.{i}"
+        before = len(problems)
+        if ep.id in seen:
+            problems.append(f"{where}.id: duplicate entry point {ep.id!r} (also entry_points.{seen[ep.id]})")
+        seen.setdefault(ep.id, i)
+        if ep.service not in services:
+            problems.append(f"{where}.service: unknown service code {ep.service!r}")
+        if ep.region is not None and ep.region not in parents:
+            problems.append(f"{where}.region: unknown region code {ep.region!r}")
+        if ep.office is not None:
+            if ep.office not in offices:
+                problems.append(f"{where}.office: unknown office code {ep.office!r}")
+            else:
+                office_region, office_services = offices[ep.office]
+                if ep.service not in office_services:
+                    problems.append(f"{where}.office: office {ep.office!r} does not offer {ep.service!r}")
+                if ep.region is None:
+                    ep = ep.copy(update={"region": office_region})
+                elif ep.region in parents and office_region not in _chain(ep.region, parents):
+                    problems.append(
+                        f"{where}.office: office {ep.office!r} is in {office_region!r}, "
+                        f"outside region {ep.region!r}"
+                    )
+        if len(problems) == before:
+            good.append(ep)
+    return good
 
 
 _TEXT_FIELDS = ("summary", "conditions", "materials", "steps", "fees", "time_limit", "notes", "apply_online")
@@ -166,6 +228,7 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
     """Replace the catalogue tables with ``content`` in a single transaction."""
     with session_scope(db_url) as s:
         for table in (
+            models.EntryPoint,
             models.OfficeService,
             models.Office,
             models.Amount,
@@ -249,6 +312,10 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
                 n_offices += 1
         for topic in content.out_of_scope:
             s.add(models.OutOfScopeTopic(**topic.dict()))
+        s.flush()
+        for pos, ep in enumerate(content.entry_points):
+            s.add(models.EntryPoint(id=ep.id, service_code=ep.service, region_code=ep.region,
+                                    office_code=ep.office, label=ep.label, position=pos))
         s.add(models.CatalogMeta(key="content_digest", value=content.digest))
     return {
         "services": len(content.services),
@@ -256,4 +323,5 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
         "overrides": n_overrides,
         "offices": n_offices,
         "out_of_scope": len(content.out_of_scope),
+        "entry_points": len(content.entry_points),
     }

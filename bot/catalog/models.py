@@ -117,6 +117,19 @@ class OutOfScopeTopic(Base):
     hint = Column(Text, nullable=True)
 
 
+class EntryPoint(Base):
+    """A QR-code entry point: the payload opens the chat on a service and office."""
+
+    __tablename__ = "entry_points"
+
+    id = Column(String(64), primary_key=True)
+    service_code = Column(String(64), ForeignKey("services.code"), nullable=False)
+    region_code = Column(String(64), ForeignKey("regions.code"), nullable=True)
+    office_code = Column(String(64), ForeignKey("offices.code"), nullable=True)
+    label = Column(String(200), nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+
+
 class CatalogMeta(Base):
     __tablename__ = "catalog_meta"
 

@@ -16,6 +16,7 @@ from ..normalize import normalize
 from ..regions import RegionIndex, RegionRef
 from . import models
 from .db import session_scope
+from .schema import ENTRY_ID
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Guide:
     below_min_age: Optional[int] = None
     sources: List[SourceInfo] = field(default_factory=list)
     hotline: str = "12345"
+    office_code: Optional[str] = None  # the office the citizen came from (QR code), listed first
 
     @property
     def has_sample(self) -> bool:
@@ -97,6 +99,15 @@ class Guide:
     @property
     def has_local_data(self) -> bool:
         return bool(self.local_scope or self.offices)
+
+
+@dataclass(frozen=True)
+class EntryPointInfo:
+    id: str
+    service: str
+    region: Optional[str]
+    office: Optional[str]
+    label: str
 
 
 @dataclass(frozen=True)
@@ -190,7 +201,8 @@ class Catalog:
         return False
 
     # -- guides ------------------------------------------------------------------
-    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None) -> Guide:
+    def guide(self, service_code: str, region_code: Optional[str] = None, age: Optional[int] = None,
+              office_code: Optional[str] = None) -> Guide:
         index = self.region_index()
         info = self._services.get(service_code)
         if info is None:
@@ -236,6 +248,8 @@ class Catalog:
                 local_scope = region_name
                 sources.append(SourceInfo(region_name, ov.source, ov.last_checked.isoformat(), ov.sample))
             offices = self._offices(s, service_code, chain_codes) if chain_codes else []
+            if office_code:
+                offices, office_code = self._with_office_first(s, offices, service_code, office_code)
 
         matched = next((a for a in amounts if a.matches(age)), None)
         min_ages = [a.min_age for a in amounts if a.min_age is not None]
@@ -264,7 +278,30 @@ class Catalog:
             below_min_age=below,
             sources=sources,
             hotline=self.hotline_for(region_code),
+            office_code=office_code,
         )
+
+    def _with_office_first(self, s, offices: List[OfficeInfo], service_code: str,
+                           office_code: str):
+        """Put the given office first (fetching it if the region chain did not list it).
+
+        Returns the offices and the office code, or None if the office does not
+        exist or does not offer the service.
+        """
+        if any(o.code == office_code for o in offices):
+            chosen = next(o for o in offices if o.code == office_code)
+            return [chosen] + [o for o in offices if o.code != office_code], office_code
+        row = s.execute(
+            select(models.Office)
+            .join(models.OfficeService, models.OfficeService.office_code == models.Office.code)
+            .where(models.Office.code == office_code, models.OfficeService.service_code == service_code)
+        ).scalar_one_or_none()
+        if row is None:
+            return offices, None
+        index = self._index
+        chosen = OfficeInfo(row.code, row.name, row.kind, row.address, row.hours, row.phone, row.booking,
+                            row.sample, index.full_name(row.region_code) if index else row.region_code)
+        return [chosen] + offices, office_code
 
     def _offices(self, s, service_code: str, chain_codes: List[str]) -> List[OfficeInfo]:
         """Offices for the service in the most specific region of the chain that has any.
@@ -292,6 +329,33 @@ class Catalog:
                     for o in here
                 ]
         return []
+
+    # -- QR-code entry points ----------------------------------------------------
+    def entry_points(self) -> List[EntryPointInfo]:
+        with session_scope(self.db_url) as s:
+            rows = s.execute(select(models.EntryPoint).order_by(models.EntryPoint.position)).scalars().all()
+            return [EntryPointInfo(r.id, r.service_code, r.region_code, r.office_code, r.label) for r in rows]
+
+    def entry_point(self, entry_id: str) -> Optional[EntryPointInfo]:
+        """The entry point with this id, or None (also for ids that are not valid payloads)."""
+        if not isinstance(entry_id, str) or not ENTRY_ID.match(entry_id):
+            return None
+        with session_scope(self.db_url) as s:
+            r = s.get(models.EntryPoint, entry_id)
+            if r is None:
+                return None
+            return EntryPointInfo(r.id, r.service_code, r.region_code, r.office_code, r.label)
+
+    def office(self, office_code: Optional[str]) -> Optional[OfficeInfo]:
+        if not office_code:
+            return None
+        index = self.region_index()
+        with session_scope(self.db_url) as s:
+            o = s.get(models.Office, office_code)
+            if o is None:
+                return None
+            return OfficeInfo(o.code, o.name, o.kind, o.address, o.hours, o.phone, o.booking, o.sample,
+                              index.full_name(o.region_code))
 
     # -- keyword helpers ---------------------------------------------------------
     def out_of_scope_topic(self, text: str) -> Optional[OutOfScopeInfo]:

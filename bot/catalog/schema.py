@@ -11,6 +11,7 @@ Layout
                                   cities and districts), local overrides,
                                   offices and amounts
 ``bot/content/out_of_scope.yml`` topics we do not handle and who does
+``bot/content/entry_points.yml``  QR-code entry points (service, region, office)
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from pydantic import BaseModel, Extra, Field, validator
 
 SERVICE_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
+# Telegram deep-link payloads allow exactly these characters and lengths.
+ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DOMAINS = ("marriage", "funeral", "elder", "assistance")
 
 
@@ -176,3 +179,23 @@ class OutOfScopeTopic(Strict):
 
 class OutOfScopeFile(Strict):
     topics: List[OutOfScopeTopic] = Field(..., min_items=1)
+
+
+class EntryPoint(Strict):
+    """A QR code on an office wall: opens the chat on one service (and office)."""
+
+    id: str = Field(..., description="the deep-link payload, [A-Za-z0-9_-]{1,64}")
+    service: str
+    region: Optional[str] = Field(None, description="region code; defaults to the office's region")
+    office: Optional[str] = Field(None, description="office code; must offer the service")
+    label: str = Field(..., min_length=2, description="shown on the poster, e.g. 西湖区婚姻登记处 结婚登记")
+
+    @validator("id")
+    def _id(cls, v: str) -> str:
+        if not ENTRY_ID.match(v):
+            raise ValueError("use 1-64 characters from A-Z, a-z, 0-9, '_' and '-'")
+        return v
+
+
+class EntryPointsFile(Strict):
+    entry_points: List[EntryPoint] = Field(default_factory=list)

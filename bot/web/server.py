@@ -6,6 +6,7 @@ Rasa or the action server is down, so the page never shows an error dump.
 
     POST /api/chat  {"sender": "<8-64 chars [A-Za-z0-9_-]>", "text": "..."}
                  or {"sender": "...", "payload": "/intent{...}"}
+                 or {"sender": "...", "entry": "<QR entry point id>"}  (page opened as /?entry=<id>)
     -> 200 {"ok": true|false, "messages": [{"text", "html", "buttons", "kind", "service"}]}
 """
 from __future__ import annotations
@@ -14,14 +15,15 @@ import asyncio
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict
 
-from aiohttp import ClientError, ClientSession, ClientTimeout, web
+from aiohttp import ClientSession, ClientTimeout, web
 
+from .. import entry, rasa_client
 from ..assistant import Assistant, Reply
-from ..channel_input import prepare_payload, prepare_text
+from ..catalog.queries import Catalog
+from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
-from ..rasa_reply import merge_messages
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -59,7 +61,16 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(sender, str) or not SENDER.match(sender):
         return web.json_response({"ok": False, "error": "invalid sender"}, status=400)
 
-    if body.get("payload") is not None:
+    if body.get("entry") is not None:
+        # A QR code: open on its service and office; anything unknown gets the normal welcome.
+        catalog = request.app["catalog"]
+        try:
+            message = await asyncio.to_thread(entry.rasa_message, catalog, body.get("entry"))
+        except Exception:  # catalogue down: still greet, the guide will apologise later
+            logger.warning("entry point lookup failed", exc_info=False)
+            message = None
+        prepared = Prepared(message or "/greet")
+    elif body.get("payload") is not None:
         prepared = prepare_payload(str(body.get("payload")))
     else:
         text = body.get("text")
@@ -67,25 +78,12 @@ async def chat(request: web.Request) -> web.Response:
     if prepared.message is None:
         return web.json_response({"ok": True, "messages": [reply_message(Assistant.for_problem(prepared.problem))]})
 
-    session: ClientSession = request.app["http"]
-    try:
-        async with session.post(
-            f"{request.app['rasa_url']}/webhooks/rest/webhook",
-            json={"sender": f"web-{sender}", "message": prepared.message, "metadata": {"channel": "web"}},
-        ) as resp:
-            if resp.status != 200:
-                raise ClientError(f"status {resp.status}")
-            raw: List[Dict[str, Any]] = await resp.json()
-    except (ClientError, asyncio.TimeoutError, ValueError) as exc:
-        logger.warning("Rasa unavailable: %s", type(exc).__name__)
+    result = await rasa_client.send(request.app["http"], request.app["rasa_url"], f"web-{sender}",
+                                    prepared.message, {"channel": "web"})
+    if not result.ok:
         apology = Assistant.unavailable(settings.hotline)
         return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
-    messages = merge_messages(raw)
-    if not messages:
-        # Rasa answered but the action server did not: same apology, keep the message for a retry
-        apology = Assistant.unavailable(settings.hotline)
-        return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
-    return web.json_response({"ok": True, "messages": messages})
+    return web.json_response({"ok": True, "messages": result.messages})
 
 
 @web.middleware
@@ -104,6 +102,7 @@ def create_app(rasa_url: str, settings: Settings | None = None) -> web.Applicati
     app = web.Application(client_max_size=MAX_BODY, middlewares=[security_headers])
     app["settings"] = settings or Settings.from_env()
     app["rasa_url"] = rasa_url.rstrip("/")
+    app["catalog"] = Catalog(app["settings"].db_url, app["settings"].hotline)
 
     async def open_http(app: web.Application) -> None:
         app["http"] = ClientSession(timeout=ClientTimeout(total=30, connect=3))

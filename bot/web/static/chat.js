@@ -1,7 +1,8 @@
 /* 民政助手 web chat.
  *
  * Talks to POST /api/chat (see bot/web/server.py):
- *   {"sender", "text"} for typed text, {"sender", "payload"} for button clicks
+ *   {"sender", "text"} for typed text, {"sender", "payload"} for button clicks,
+ *   {"sender", "entry"} once when the page is opened from a QR code (/?entry=<id>)
  *   -> {"ok", "retry"?, "messages": [{"text", "html", "buttons": [{"title", "payload"}], "kind", "service"}]}
  *
  * No inline code, no external resources (the page runs under a strict CSP).
@@ -18,6 +19,7 @@
   var TRANSCRIPT_KEY = "minzheng.transcript";
   var MAX_SAVED = 200;
   var SENDER_RE = /^[A-Za-z0-9_-]{16,32}$/;
+  var ENTRY_RE = /^[A-Za-z0-9_-]{1,64}$/;
   var ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
   var WELCOME = {
@@ -304,6 +306,7 @@
     setPending(true);
     var body = { sender: senderId() };
     if (typeof request.payload === "string") body.payload = request.payload;
+    else if (typeof request.entry === "string") body.entry = request.entry;
     else body.text = request.text;
 
     postJson(body).then(function (data) {
@@ -405,6 +408,23 @@
     input.addEventListener("input", onInput);
     updateCounter();
     document.documentElement.classList.add("ready");
+    openEntryPoint();
+  }
+
+  // A QR code opens the page as /?entry=<id>: start on that service and office.
+  // The parameter is dropped from the address so a reload does not repeat it;
+  // malformed ids are ignored and the server answers unknown ones with the welcome.
+  function openEntryPoint() {
+    var id = null;
+    try {
+      id = new URLSearchParams(window.location.search).get("entry");
+      if (id !== null && window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", window.location.pathname);
+      }
+    } catch (e) {
+      id = null;
+    }
+    if (id && ENTRY_RE.test(id)) sendRequest({ entry: id }, null);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
