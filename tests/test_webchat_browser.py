@@ -434,3 +434,83 @@ def test_page_layout_and_accessibility(down_web, browser_page):
     assert bodies[-1]["payload"] == "/assistance_dibao"
     expect(page.locator(".msg.user .bubble")).to_have_text(["低保"])
     assert page.problems == []
+
+
+# -- QR-code entry points (/?entry=<id>) ---------------------------------------------
+
+
+@pytest.fixture
+def catalog_web(servers, catalog_url):
+    """The web chat with the real catalogue in front of a fake Rasa; returns (page URL, received)."""
+    received: List[Dict] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response(FAKE_REPLY)
+
+    rasa = web.Application()
+    rasa.router.add_post("/webhooks/rest/webhook", webhook)
+    rasa_url = servers.serve(rasa)
+    settings = Settings(db_url=catalog_url, rasa_url="", web_host="127.0.0.1", web_port=0, hotline="12345")
+    return servers.serve(create_app(rasa_url=rasa_url, settings=settings)) + "/", received
+
+
+def test_entry_parameter_is_sent_once_and_dropped_from_the_address(catalog_web, browser_page):
+    from playwright.sync_api import expect
+
+    url, received = catalog_web
+    page = browser_page
+    bodies = chat_requests(page)
+    page.goto(url + "?entry=hz-xihu-marriage")
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_be_visible()
+    expect(page.locator(f'{BOT}[data-kind="guide"]')).to_be_visible()
+    assert [b.get("entry") for b in bodies] == ["hz-xihu-marriage"]
+    assert received[-1]["message"] == '/marriage_register{"entry":"hz-xihu-marriage"}'
+    assert "entry=" not in page.url
+    # no user bubble: the citizen did not type anything
+    assert page.locator(".msg.user").count() == 0
+
+    page.reload()
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_be_visible()
+    page.wait_for_timeout(500)
+    assert len(received) == 1, "a reload must not open the entry point again"
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("query", ["?entry=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "?entry=" + "a" * 65,
+                                   "?entry=", "?entry=hz%20xihu"])
+def test_malformed_entry_parameter_shows_the_normal_welcome(catalog_web, browser_page, query):
+    from playwright.sync_api import expect
+
+    url, received = catalog_web
+    page = browser_page
+    bodies = chat_requests(page)
+    page.goto(url + query)
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_be_visible()
+    page.wait_for_timeout(500)
+    assert bodies == [] and received == []
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+def test_unknown_entry_gets_the_welcome_from_the_bot(catalog_web, browser_page):
+    from playwright.sync_api import expect
+
+    url, received = catalog_web
+    page = browser_page
+    page.goto(url + "?entry=no-such-poster")
+    expect(page.locator(f'{BOT}[data-kind="guide"]')).to_be_visible()  # the fake bot's answer
+    assert received[-1]["message"] == "/greet"
+    assert_no_error_dump(page)
+
+
+def test_qr_entry_with_real_bot(live_stack, browser_page):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(live_stack.web_url + "?entry=hz-xihu-marriage")
+    guide = page.locator(f'{BOT}[data-kind="guide"][data-service="marriage.register"]')
+    expect(guide.first).to_be_visible(timeout=90_000)
+    expect(guide.first).to_contain_text("杭州市西湖区婚姻登记处（您扫码所在的办理点）")
+    assert page.locator(f'{BOT}[data-kind="ask_region"]').count() == 0
+    assert page.problems == []
