@@ -46,14 +46,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-$(CATALOG_DB): $(VENV)/.installed $(CONTENT)
+$(CATALOG_DB): $(CONTENT) | $(VENV)/.installed
 	$(PY) -m bot catalog load
 	@touch $@
 
 catalog: $(CATALOG_DB)
 
-# Trains only when training data, config or the normaliser changed.
-$(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
+# Trains only when training data, config or the normaliser changed (a new venv alone does not retrain).
+$(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
 	$(RASA) train --config config.yml --domain domain.yml --data data --out models \
 		--fixed-model-name minzheng --quiet
 	@touch $@
