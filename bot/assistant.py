@@ -33,6 +33,12 @@ MENU_SERVICES = (
 )
 
 
+CHANNEL_NOTICES = frozenset(
+    {"non_text", "edited_message", "rate_limited", "button_expired", "unknown_command",
+     "conversation_reset", "retry_failed"}
+)
+
+
 @dataclass(frozen=True)
 class Button:
     title: str
@@ -193,6 +199,14 @@ class Assistant:
     def unknown_payload() -> Reply:
         t, h = _both(render.message, "unknown_payload")
         return Reply(t, h, [], kind="unknown_payload")
+
+    @staticmethod
+    def channel_notice(name: str, **context) -> Reply:
+        """Messages a channel sends by itself (non-text input, rate limit, reset...)."""
+        if name not in CHANNEL_NOTICES:
+            raise ValueError(name)
+        t, h = _both(render.message, name, **context)
+        return Reply(t, h, [], kind=name)
 
     @staticmethod
     def for_problem(problem: str) -> Reply:

@@ -22,6 +22,13 @@ class Settings:
     web_host: str
     web_port: int
     hotline: str
+    # Telegram front end (bot.telegram); empty token = not started by `make run`
+    telegram_token: str = ""
+    telegram_bot_username: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_rate_per_minute: int = 20
+    # public address of the web chat (QR codes with --target web, Telegram webhook base)
+    public_url: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -32,4 +39,9 @@ class Settings:
             web_port=int(os.environ.get("WEB_PORT", "8080")),
             # The national government service hotline; regions may set their own.
             hotline=os.environ.get("MINZHENG_HOTLINE", "12345"),
+            telegram_token=os.environ.get("TELEGRAM_TOKEN", "").strip(),
+            telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
+            telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            telegram_rate_per_minute=int(os.environ.get("TELEGRAM_RATE_PER_MINUTE", "20")),
+            public_url=os.environ.get("MINZHENG_PUBLIC_URL", "").strip().rstrip("/"),
         )

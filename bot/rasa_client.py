@@ -45,3 +45,17 @@ async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
         logger.warning("Rasa returned no messages (action server down?)")
         return RasaResult(False)
     return RasaResult(True, messages)
+
+
+async def restart(session: ClientSession, rasa_url: str, sender: str) -> bool:
+    """Forget the conversation: Rasa's default ``/restart`` resets every slot and the
+    dialogue state of ``sender``. True when Rasa accepted it."""
+    try:
+        async with session.post(
+            f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
+            json={"sender": sender, "message": "/restart", "metadata": {}},
+        ) as resp:
+            return resp.status == 200
+    except (ClientError, asyncio.TimeoutError):
+        logger.warning("Rasa unavailable for restart")
+        return False
