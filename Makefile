@@ -20,11 +20,13 @@ TRAIN_INPUTS := config.yml domain.yml bot/normalize.py \
 	$(shell find data nlu_ext -type f ! -path '*__pycache__*' 2>/dev/null)
 CONTENT := $(shell find bot/content bot/migrations -type f -name '*.yml' -o -type f -name '*.py' 2>/dev/null | grep -v __pycache__)
 
-.PHONY: help run test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench lint clean
+.PHONY: help run telegram qr test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench lint clean
 
 help:
 	@echo "make run    - set up everything and start the assistant (web chat at http://127.0.0.1:8080/)"
 	@echo "make test   - run the whole test suite"
+	@echo "make telegram - like make run, and serve Telegram too (TELEGRAM_TOKEN=... make telegram)"
+	@echo "make qr     - QR codes and printable A4 posters for the entry points (var/qr/index.html)"
 	@echo "make eval   - NLU cross-validation of the candidate pipelines (writes reports/)"
 	@echo "make bench  - time 200 questions through python -m bot ask (writes reports/bench.md)"
 	@echo "make lint   - ruff"
@@ -62,6 +64,13 @@ train: $(MODEL)
 
 run: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
 	$(PY) -m bot serve
+
+telegram: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
+	$(PY) -m bot serve --telegram
+
+# QR_ARGS e.g. "--target web --web-url https://chat.example.gov.cn" or "--bot-username my_bot"
+qr: $(VENV)/.installed $(CATALOG_DB)
+	$(PY) -m bot qr $(QR_ARGS)
 
 test: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 	$(PY) -m pytest

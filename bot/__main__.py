@@ -88,7 +88,7 @@ def _cmd_nlu_dict(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from .stack import serve
 
-    return serve(args.rasa_port, args.action_port, args.web_port, args.host)
+    return serve(args.rasa_port, args.action_port, args.web_port, args.host, telegram=args.telegram or None)
 
 
 def _cmd_telegram(args: argparse.Namespace) -> int:
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--rasa-port", type=int, default=5005)
     srv.add_argument("--action-port", type=int, default=5055)
     srv.add_argument("--web-port", type=int, default=settings.web_port)
+    srv.add_argument("--telegram", action="store_true", help="require the Telegram front end (TELEGRAM_TOKEN)")
     srv.set_defaults(func=_cmd_serve)
 
     tg = sub.add_parser("telegram", help="run the Telegram front end (env TELEGRAM_TOKEN)")
@@ -158,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     qr = sub.add_parser("qr", help="QR images (PNG, SVG) and A4 posters for the entry points")
     qr.add_argument("entry", nargs="?", help="one entry point id (default: all)")
-    qr.add_argument("--target", choices=["telegram", "web"], default="telegram",
-                    help="what the QR code opens: the Telegram bot or the web chat")
+    qr.add_argument("--target", choices=["telegram", "web"],
+                    default="telegram" if settings.telegram_bot_username else "web",
+                    help="what the QR code opens: the Telegram bot or the web chat "
+                         "(default: telegram when TELEGRAM_BOT_USERNAME is set, else web)")
     qr.add_argument("--bot-username", default=None, help="Telegram bot username (env TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
     qr.add_argument("--out", default="var/qr", help="output directory")

@@ -22,6 +22,7 @@ from typing import List, Optional, Sequence
 from urllib.parse import urlsplit
 
 import segno
+from sqlalchemy.exc import SQLAlchemyError
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -164,6 +165,10 @@ def main(args) -> int:
         posters = write_all(catalog, args.target, out, args.entry, bot_username, web_url)
     except QRError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError:
+        print(f"error: cannot read the catalogue at {args.db_url}: load it first with `make catalog` "
+              "(python -m bot catalog load)", file=sys.stderr)
         return 1
     for p in posters:
         print(f"{out / p.entry.id}.html  {p.link}")

@@ -3,6 +3,7 @@
     action server  (rasa_sdk, runs actions/)     :5055
     Rasa server    (model, REST channel, API)    :5005
     web chat       (bot.web.server)              :8080
+    Telegram       (bot.telegram, polling)       when TELEGRAM_TOKEN is set
 
 Used by ``python -m bot serve`` (``make run``), by ``python -m bot ask`` when no
 ``--url`` is given, and by the end-to-end tests (on free ports).
@@ -47,6 +48,8 @@ class Stack:
     env: Dict[str, str] = field(default_factory=dict)
     # extra endpoints.yml content, e.g. a tracker store and a lock store (production mode)
     endpoints_extra: str = ""
+    # also run the Telegram front end in polling mode (needs TELEGRAM_TOKEN)
+    telegram: bool = False
     log_dir: Path = VAR_DIR / "log"
     procs: List[subprocess.Popen] = field(default_factory=list)
 
@@ -95,6 +98,13 @@ class Stack:
                      "--rasa-url", self.rasa_url],
                 )
             self.wait_ready(timeout)
+            if self.telegram:
+                # started last: citizens' messages only arrive once Rasa can answer them
+                self._spawn("telegram", [py, "-m", "bot", "telegram", "--mode", "polling",
+                                         "--rasa-url", self.rasa_url])
+                time.sleep(2)
+                if self.procs[-1].poll() is not None:
+                    raise RuntimeError(f"the Telegram front end exited; see {self.log_dir}/telegram.log")
         except BaseException:
             self.stop()
             raise
@@ -143,18 +153,28 @@ class Stack:
         self.stop()
 
 
-def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, host: str = "127.0.0.1") -> int:
-    """Run everything in the foreground until Ctrl-C."""
-    stack = Stack(rasa_port=rasa_port, action_port=action_port, web_port=web_port, host=host)
-    print("Starting the action server, the Rasa server and the web chat (this takes about a minute)...",
-          flush=True)
+def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, host: str = "127.0.0.1",
+          telegram: Optional[bool] = None) -> int:
+    """Run everything in the foreground until Ctrl-C. Telegram runs when TELEGRAM_TOKEN is set
+    (``telegram=True`` insists on it)."""
+    has_token = bool(os.environ.get("TELEGRAM_TOKEN", "").strip())
+    if telegram and not has_token:
+        print("TELEGRAM_TOKEN is not set: get a token from @BotFather, then\n"
+              "  TELEGRAM_TOKEN=123456:ABC... make telegram", file=sys.stderr)
+        return 1
+    stack = Stack(rasa_port=rasa_port, action_port=action_port, web_port=web_port, host=host,
+                  telegram=has_token)
+    print("Starting the action server, the Rasa server, the web chat"
+          f"{' and the Telegram bot' if has_token else ''} (this takes about a minute)...", flush=True)
     try:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:
         print(f"Could not start: {exc}", file=sys.stderr)
         return 1
+    telegram_line = ("  Telegram:     polling; open your bot in Telegram and send /start\n" if has_token else
+                     "  Telegram:     off (set TELEGRAM_TOKEN to serve citizens on Telegram too)\n")
     print(f"\n  Web chat:     {stack.web_url}\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook"
-          f"\n  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.", flush=True)
+          f"\n{telegram_line}  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.", flush=True)
     try:
         while all(p.poll() is None for p in stack.procs):
             time.sleep(1)

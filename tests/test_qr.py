@@ -221,10 +221,19 @@ def test_cli_writes_all_web_posters(tmp_path, catalog_url, catalog):
     assert (tmp_path / "index.html").exists()
 
 
+def test_cli_default_target_follows_the_bot_username(tmp_path, catalog_url):
+    res = run_cli(catalog_url, "hz-funeral", "--out", str(tmp_path / "web"))
+    assert res.returncode == 0, res.stderr
+    assert decode_png(tmp_path / "web" / "hz-funeral.png") == [f"{qr.DEFAULT_WEB_URL}/?entry=hz-funeral"]
+    res = run_cli(catalog_url, "hz-funeral", "--out", str(tmp_path / "tg"), env={"TELEGRAM_BOT_USERNAME": BOT})
+    assert res.returncode == 0, res.stderr
+    assert decode_png(tmp_path / "tg" / "hz-funeral.png") == [f"https://t.me/{BOT}?start=hz-funeral"]
+
+
 @pytest.mark.parametrize("args,message", [
     (["no-such-entry", "--bot-username", BOT], "unknown entry point 'no-such-entry'; known: "),
-    ([], "a Telegram bot username is needed"),
-    (["--bot-username", "not a bot"], "not a Telegram bot username"),
+    (["--target", "telegram"], "a Telegram bot username is needed"),
+    (["--target", "telegram", "--bot-username", "not a bot"], "not a Telegram bot username"),
     (["--target", "web", "--web-url", "ftp://x"], "not a web chat address"),
 ])
 def test_cli_errors_are_one_line_and_exit_1(tmp_path, catalog_url, args, message):
@@ -233,3 +242,12 @@ def test_cli_errors_are_one_line_and_exit_1(tmp_path, catalog_url, args, message
     assert res.stderr.startswith("error: ") and message in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_on_a_catalogue_never_loaded_says_so_and_creates_nothing(tmp_path):
+    db = tmp_path / "never-loaded.db"
+    res = run_cli(f"sqlite:///{db}", "--out", str(tmp_path / "out"))
+    assert res.returncode == 1
+    assert res.stderr.startswith("error: cannot read the catalogue") and "make catalog" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not db.exists(), "a reader must not create an empty database file"

@@ -1,6 +1,7 @@
 """Engine and short-lived sessions (one per unit of work)."""
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -12,12 +13,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, create: bool = False) -> Engine:
+    """The engine for ``url``. A SQLite file is only created with ``create=True`` (the
+    migrations): a reader of a catalogue that was never loaded gets an error, not an
+    empty database file that would also make ``make`` think the catalogue is built."""
     kwargs = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                kwargs["creator"] = lambda: sqlite3.connect(
+                    f"file:{path}?mode=rw", uri=True, check_same_thread=False, timeout=30)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["connect_args"] = {"connect_timeout": 5}

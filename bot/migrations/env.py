@@ -22,7 +22,7 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url") or Settings.from_env().db_url
     connectable = config.attributes.get("connection")
     if connectable is None:
-        engine = get_engine(url)
+        engine = get_engine(url, create=True)
         with engine.connect() as connection:
             context.configure(
                 connection=connection,
