@@ -41,6 +41,8 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=3, help="0 skips cross-validation (held-out set only)")
     ap.add_argument("--configs", nargs="+", default=["config.yml", *sorted(str(p.relative_to(ROOT))
                                                                           for p in (ROOT / "config").glob("*.yml"))])
+    ap.add_argument("--reuse", type=Path, default=None,
+                    help="directory with already trained <config stem>.tar.gz models for the held-out score")
     args = ap.parse_args()
     out_dir = ROOT / "reports"
     out_dir.mkdir(exist_ok=True)
@@ -52,14 +54,20 @@ def main() -> int:
         if args.folds:
             rasa("test", "nlu", "--config", cfg, "--nlu", "data/nlu", "--cross-validation", "--folds",
                  str(args.folds), "--out", str(cv_dir), "--no-plot")
+        cv_minutes = (time.monotonic() - started) / 60
+        held_dir = out_dir / f"heldout-{name}"
+        reused = args.reuse / f"{name}.tar.gz" if args.reuse else None
         with tempfile.TemporaryDirectory() as tmp:
-            rasa("train", "nlu", "--config", cfg, "--nlu", "data/nlu", "--out", tmp, "--fixed-model-name", name)
-            held_dir = out_dir / f"heldout-{name}"
-            rasa("test", "nlu", "--model", str(Path(tmp) / f"{name}.tar.gz"), "--nlu", "tests/nlu/heldout.yml",
+            train_started = time.monotonic()
+            if reused and reused.exists():
+                model, train_minutes = reused, None
+            else:
+                rasa("train", "nlu", "--config", cfg, "--nlu", "data/nlu", "--out", tmp, "--fixed-model-name", name)
+                model, train_minutes = Path(tmp) / f"{name}.tar.gz", (time.monotonic() - train_started) / 60
+            rasa("test", "nlu", "--model", str(model), "--nlu", "tests/nlu/heldout.yml",
                  "--out", str(held_dir), "--no-plot")
         cv = (f"{f1(cv_dir):.3f}", entity_f1(cv_dir)) if args.folds else ("-", "-")
-        rows.append((cfg, *cv, f1(held_dir), entity_f1(held_dir),
-                     time.monotonic() - started))
+        rows.append((cfg, *cv, f1(held_dir), entity_f1(held_dir), cv_minutes, train_minutes))
         print(f"{cfg}: done", file=sys.stderr)
     lines = [
         f"# NLU pipeline comparison ({time.strftime('%Y-%m-%d')})",
@@ -67,11 +75,13 @@ def main() -> int:
         f"{args.folds}-fold cross-validation on `data/` and the separately written held-out set "
         "`tests/nlu/heldout.yml`; weighted F1.",
         "",
-        "| config | CV intent F1 | CV entity F1 | held-out intent F1 | held-out entity F1 | minutes |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| config | CV intent F1 | CV entity F1 | held-out intent F1 | held-out entity F1 "
+        "| CV minutes | training minutes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for cfg, cv, ce, ho, he, secs in rows:
-        lines.append(f"| `{cfg}` | {cv} | {ce} | {ho:.3f} | {he} | {secs / 60:.1f} |")
+    for cfg, cv, ce, ho, he, cv_min, train_min in rows:
+        train = f"{train_min:.1f}" if train_min is not None else "(reused model)"
+        lines.append(f"| `{cfg}` | {cv} | {ce} | {ho:.3f} | {he} | {cv_min:.1f} | {train} |")
     text = "\n".join(lines) + "\n"
     (out_dir / "nlu-comparison.md").write_text(text, encoding="utf-8")
     print(text)
