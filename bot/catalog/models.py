@@ -8,8 +8,10 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -135,3 +137,76 @@ class CatalogMeta(Base):
 
     key = Column(String(64), primary_key=True)
     value = Column(Text, nullable=False)
+
+
+# -- operational data (not replaced by `catalog load`) ---------------------------------
+# Office codes are not foreign keys here: reloading the catalogue replaces the offices,
+# and appointments must survive that. bot.booking checks codes against the catalogue.
+
+
+class BookingSlot(Base):
+    """One bookable time slot. ``booked <= capacity`` is enforced by the database
+    (CHECK) and by the conditional UPDATE that takes a place (bot.booking)."""
+
+    __tablename__ = "booking_slots"
+    __table_args__ = (
+        UniqueConstraint("office_code", "kind", "day", "start_time", name="uq_booking_slots_time"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_booking_slots_capacity"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    office_code = Column(String(64), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # marriage | divorce
+    day = Column(Date, nullable=False)
+    start_time = Column(String(5), nullable=False)  # "09:00"
+    end_time = Column(String(5), nullable=False)
+    capacity = Column(Integer, nullable=False)
+    booked = Column(Integer, nullable=False, default=0)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    code = Column(String(16), primary_key=True)
+    slot_id = Column(Integer, ForeignKey("booking_slots.id"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)
+    phone = Column(String(20), nullable=False)
+    status = Column(String(16), nullable=False, default="booked")  # booked | cancelled
+    created_at = Column(DateTime, nullable=False)
+
+
+class Application(Base):
+    """An application (办件) whose progress citizens can look up."""
+
+    __tablename__ = "applications"
+
+    number = Column(String(32), primary_key=True)
+    service_code = Column(String(64), nullable=False)
+    applicant_name = Column(String(64), nullable=False)
+    phone = Column(String(20), nullable=False)
+    region_code = Column(String(64), nullable=True)
+    sample = Column(Boolean, nullable=False, default=False)
+
+    events = relationship("ApplicationEvent", order_by="ApplicationEvent.position",
+                          cascade="all, delete-orphan", lazy="selectin")
+
+
+class ApplicationEvent(Base):
+    __tablename__ = "application_events"
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), ForeignKey("applications.number"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    status = Column(String(64), nullable=False)
+    note = Column(Text, nullable=True)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class LookupFailure(Base):
+    """Failed status lookups per conversation, for throttling across workers."""
+
+    __tablename__ = "lookup_failures"
+
+    id = Column(Integer, primary_key=True)
+    conversation = Column(String(128), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)

@@ -1,0 +1,467 @@
+"""Marriage and divorce registration appointments.
+
+Schedules (which days, which slots, how many couples per slot, extra-demand days
+such as 5月20日 and 七夕) are content in ``bot/content/booking.yml``; slots become
+rows of ``booking_slots`` when first shown. A place is taken with one conditional
+UPDATE (``booked = booked + 1 WHERE booked < capacity``) and the table has a CHECK
+constraint ``booked <= capacity``: no slot is ever overbooked, whatever the number of
+action-server workers or concurrent requests, on SQLite and on PostgreSQL.
+
+A booking is found again with its confirmation code plus the last four digits of the
+phone number; a wrong pair gets the same answer as an unknown code.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import yaml
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from . import workdays
+from .catalog import models
+from .catalog.db import session_scope
+from .config import CONTENT_DIR
+
+BOOKING_FILE = CONTENT_DIR / "booking.yml"
+KINDS = ("marriage", "divorce")
+KIND_NAMES = {"marriage": "结婚登记", "divorce": "离婚登记"}
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+CODE_LENGTH = 8
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_RULE = re.compile(r"^(qixi|\d{2}-\d{2}|\d{4}-\d{2}-\d{2})$")
+_PHONE = re.compile(r"^1\d{10}$")
+
+
+class ScheduleError(ValueError):
+    """Bad content in booking.yml; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class SlotTemplate:
+    start: str
+    end: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    rule: str
+    label: str
+    capacity: int
+    kinds: tuple
+
+    def matches(self, day: date) -> bool:
+        if self.rule == "qixi":
+            return day == workdays.qixi(day.year)
+        if len(self.rule) == 5:
+            return day.strftime("%m-%d") == self.rule
+        return day.isoformat() == self.rule
+
+
+@dataclass(frozen=True)
+class Schedule:
+    office: str
+    kinds: tuple
+    weekdays: tuple
+    slots: tuple
+    special_days: tuple
+    horizon_days: int
+    sample: bool
+
+    def special(self, day: date, kind: str) -> Optional[SpecialDay]:
+        for sd in self.special_days:
+            if kind in sd.kinds and sd.matches(day):
+                return sd
+        return None
+
+    def opening(self, day: date, kind: str) -> List[SlotTemplate]:
+        """The slots offered for ``kind`` on ``day`` (empty when closed)."""
+        if kind not in self.kinds:
+            return []
+        sd = self.special(day, kind)
+        if sd is not None:
+            return [SlotTemplate(t.start, t.end, sd.capacity) for t in self.slots]
+        if workdays.is_public_holiday(day):
+            return []
+        worked_in_lieu = day.weekday() >= 5 and workdays.is_workday(day)
+        if day.isoweekday() in self.weekdays or worked_in_lieu:
+            return list(self.slots)
+        return []
+
+
+def _err(path: Path, where: str, msg: str) -> ScheduleError:
+    return ScheduleError(f"{path}: {where}: {msg}")
+
+
+def _slots(path: Path, where: str, raw) -> tuple:
+    if not isinstance(raw, list) or not raw:
+        raise _err(path, where, "must be a non-empty list of {start, end, capacity}")
+    out = []
+    for i, s in enumerate(raw):
+        w = f"{where}[{i}]"
+        if not isinstance(s, dict):
+            raise _err(path, w, "must be a mapping")
+        for key in ("start", "end"):
+            if not isinstance(s.get(key), str) or not _TIME.match(s[key]):
+                raise _err(path, f"{w}.{key}", f"must be a time like \"09:00\", got {s.get(key)!r}")
+        if s["end"] <= s["start"]:
+            raise _err(path, f"{w}.end", "must be after start")
+        cap = s.get("capacity")
+        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
+            raise _err(path, f"{w}.capacity", f"must be an integer 1-500, got {cap!r}")
+        out.append(SlotTemplate(s["start"], s["end"], cap))
+    starts = [s.start for s in out]
+    if len(set(starts)) != len(starts):
+        raise _err(path, where, "two slots start at the same time")
+    return tuple(sorted(out, key=lambda s: s.start))
+
+
+def _special_days(path: Path, where: str, raw) -> tuple:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _err(path, where, "must be a list")
+    out = []
+    for i, sd in enumerate(raw):
+        w = f"{where}[{i}]"
+        if not isinstance(sd, dict):
+            raise _err(path, w, "must be a mapping")
+        rule = str(sd.get("rule", ""))
+        if not _RULE.match(rule):
+            raise _err(path, f"{w}.rule", f"must be \"MM-DD\", \"YYYY-MM-DD\" or \"qixi\", got {rule!r}")
+        cap = sd.get("capacity")
+        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
+            raise _err(path, f"{w}.capacity", f"must be an integer 1-500, got {cap!r}")
+        kinds = sd.get("kinds", list(KINDS))
+        if not isinstance(kinds, list) or not set(kinds) <= set(KINDS) or not kinds:
+            raise _err(path, f"{w}.kinds", f"must be a list of {', '.join(KINDS)}")
+        if not isinstance(sd.get("label"), str) or not sd["label"].strip():
+            raise _err(path, f"{w}.label", "is required")
+        out.append(SpecialDay(rule, sd["label"], cap, tuple(kinds)))
+    return tuple(out)
+
+
+def load_schedules(path: Path = BOOKING_FILE, known_offices: Optional[Sequence[str]] = None) -> Dict[str, Schedule]:
+    """Read and validate booking.yml. ``known_offices``: the catalogue's office codes."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScheduleError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(data, dict):
+        raise _err(path, "(top level)", "must be a mapping with defaults and offices")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise _err(path, "defaults", "must be a mapping")
+    offices = data.get("offices")
+    if not isinstance(offices, list) or not offices:
+        raise _err(path, "offices", "must be a non-empty list")
+    out: Dict[str, Schedule] = {}
+    for i, raw in enumerate(offices):
+        where = f"offices[{i}]"
+        if not isinstance(raw, dict):
+            raise _err(path, where, "must be a mapping")
+        merged = {**defaults, **raw}
+        office = raw.get("office")
+        if not isinstance(office, str) or not office:
+            raise _err(path, f"{where}.office", "is required")
+        if known_offices is not None and office not in known_offices:
+            raise _err(path, f"{where}.office", f"unknown office {office!r}")
+        if office in out:
+            raise _err(path, f"{where}.office", f"{office!r} appears twice")
+        kinds = merged.get("kinds", list(KINDS))
+        if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(KINDS):
+            raise _err(path, f"{where}.kinds", f"must be a list of {', '.join(KINDS)}")
+        wd = merged.get("weekdays")
+        if not isinstance(wd, list) or not wd or not all(isinstance(d, int) and 1 <= d <= 7 for d in wd):
+            raise _err(path, f"{where}.weekdays", "must be a list of 1 (Monday) ... 7 (Sunday)")
+        horizon = merged.get("horizon_days", 30)
+        if not isinstance(horizon, int) or not 1 <= horizon <= 180:
+            raise _err(path, f"{where}.horizon_days", "must be an integer 1-180")
+        sample = merged.get("sample", True)
+        if not isinstance(sample, bool):
+            raise _err(path, f"{where}.sample", "must be true or false")
+        out[office] = Schedule(
+            office=office,
+            kinds=tuple(kinds),
+            weekdays=tuple(wd),
+            slots=_slots(path, f"{where}.slots", merged.get("slots")),
+            special_days=_special_days(path, f"{where}.special_days", merged.get("special_days")),
+            horizon_days=horizon,
+            sample=sample,
+        )
+    return out
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotView:
+    start: str
+    end: str
+    capacity: int
+    booked: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    label: Optional[str]  # "5月20日", "七夕" on extra-demand days
+    slots: List[SlotView]
+
+    @property
+    def free(self) -> int:
+        return sum(s.free for s in self.slots)
+
+
+@dataclass(frozen=True)
+class BookingView:
+    code: str
+    office: str
+    kind: str
+    day: date
+    start: str
+    end: str
+    name: str  # masked
+    phone: str  # masked
+    status: str
+    sample: bool
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    ok: bool
+    reason: Optional[str] = None  # full | closed | out_of_range | unknown_office | bad_phone | bad_name | not_found
+    booking: Optional[BookingView] = None
+    alternatives: List[DayView] = field(default_factory=list)
+
+
+def mask_name(name: str) -> str:
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "****"
+
+
+def normalise_phone(raw: str) -> Optional[str]:
+    digits = re.sub(r"[\s\-－]", "", raw or "")
+    digits = digits[3:] if digits.startswith("+86") else digits
+    return digits if _PHONE.match(digits) else None
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+class BookingService:
+    def __init__(self, db_url: str, schedules: Optional[Dict[str, Schedule]] = None,
+                 today: Callable[[], date] = date.today, now: Callable[[], datetime] = datetime.now):
+        self.db_url = db_url
+        self.schedules = schedules if schedules is not None else load_schedules()
+        self.today = today
+        self.now = now
+
+    # -- availability --------------------------------------------------------------------
+    def bookable_days(self, office: str) -> List[date]:
+        sched = self.schedules.get(office)
+        if sched is None:
+            return []
+        first = self.today() + timedelta(days=1)
+        return [first + timedelta(days=i) for i in range(sched.horizon_days)]
+
+    def _ensure_slots(self, office: str, kind: str, day: date) -> None:
+        """Create the day's slot rows if missing (idempotent, safe under concurrency)."""
+        templates = self.schedules[office].opening(day, kind)
+        if not templates:
+            return
+        with session_scope(self.db_url) as s:
+            existing = set(s.execute(
+                select(models.BookingSlot.start_time).where(
+                    models.BookingSlot.office_code == office, models.BookingSlot.kind == kind,
+                    models.BookingSlot.day == day)
+            ).scalars())
+        for t in templates:
+            if t.start in existing:
+                continue
+            try:
+                with session_scope(self.db_url) as s:
+                    s.add(models.BookingSlot(office_code=office, kind=kind, day=day, start_time=t.start,
+                                             end_time=t.end, capacity=t.capacity, booked=0))
+            except IntegrityError:
+                pass  # created meanwhile by another request
+
+    def day(self, office: str, kind: str, day: date) -> Optional[DayView]:
+        sched = self.schedules.get(office)
+        if sched is None or not sched.opening(day, kind):
+            return None
+        self._ensure_slots(office, kind, day)
+        with session_scope(self.db_url) as s:
+            rows = s.execute(
+                select(models.BookingSlot).where(
+                    models.BookingSlot.office_code == office, models.BookingSlot.kind == kind,
+                    models.BookingSlot.day == day).order_by(models.BookingSlot.start_time)
+            ).scalars().all()
+            slots = [SlotView(r.start_time, r.end_time, r.capacity, r.booked) for r in rows]
+        sd = sched.special(day, kind)
+        return DayView(day, sd.label if sd else None, slots)
+
+    def availability(self, office: str, kind: str, start: Optional[date] = None, days: int = 7) -> List[DayView]:
+        """Open days with at least one free place, from ``start`` (default tomorrow)."""
+        out = []
+        for d in self.bookable_days(office):
+            if start and d < start:
+                continue
+            view = self.day(office, kind, d)
+            if view and view.free > 0:
+                out.append(view)
+            if len(out) >= days:
+                break
+        return out
+
+    # -- booking ---------------------------------------------------------------------------
+    def _check(self, office: str, kind: str, day: date, start: str) -> Optional[str]:
+        sched = self.schedules.get(office)
+        if sched is None or kind not in sched.kinds:
+            return "unknown_office"
+        if day not in self.bookable_days(office):
+            return "out_of_range"
+        if start not in {t.start for t in sched.opening(day, kind)}:
+            return "closed"
+        return None
+
+    def _take(self, s, office: str, kind: str, day: date, start: str) -> Optional[int]:
+        """Take one place in one statement; the slot id, or None when full."""
+        cond = and_(models.BookingSlot.office_code == office, models.BookingSlot.kind == kind,
+                    models.BookingSlot.day == day, models.BookingSlot.start_time == start,
+                    models.BookingSlot.booked < models.BookingSlot.capacity)
+        res = s.execute(update(models.BookingSlot).where(cond)
+                        .values(booked=models.BookingSlot.booked + 1)
+                        .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            return None
+        return s.execute(select(models.BookingSlot.id).where(
+            models.BookingSlot.office_code == office, models.BookingSlot.kind == kind,
+            models.BookingSlot.day == day, models.BookingSlot.start_time == start)).scalar_one()
+
+    def _view(self, booking: models.Booking, slot: models.BookingSlot) -> BookingView:
+        return BookingView(booking.code, slot.office_code, slot.kind, slot.day, slot.start_time, slot.end_time,
+                           mask_name(booking.name), mask_phone(booking.phone), booking.status,
+                           self.schedules[slot.office_code].sample if slot.office_code in self.schedules else True)
+
+    def book(self, office: str, kind: str, day: date, start: str, name: str, phone: str) -> BookingResult:
+        phone_n = normalise_phone(phone)
+        if phone_n is None:
+            return BookingResult(False, "bad_phone")
+        name = (name or "").strip()
+        if not 1 <= len(name) <= 32:
+            return BookingResult(False, "bad_name")
+        problem = self._check(office, kind, day, start)
+        if problem:
+            return BookingResult(False, problem)
+        self._ensure_slots(office, kind, day)
+        for _ in range(5):
+            code = _new_code()
+            try:
+                with session_scope(self.db_url) as s:
+                    slot_id = self._take(s, office, kind, day, start)
+                    if slot_id is None:
+                        s.rollback()
+                        return BookingResult(False, "full", alternatives=self.availability(office, kind, day, 3))
+                    booking = models.Booking(code=code, slot_id=slot_id, name=name, phone=phone_n,
+                                             status="booked", created_at=self.now())
+                    s.add(booking)
+                    s.flush()
+                    view = self._view(booking, s.get(models.BookingSlot, slot_id))
+                return BookingResult(True, booking=view)
+            except IntegrityError:
+                continue  # confirmation code collision (or a CHECK refusal): try again
+            except OperationalError:
+                # SQLite: the database stayed locked beyond the timeout; PostgreSQL: a deadlock
+                return BookingResult(False, "busy")
+        return BookingResult(False, "busy")
+
+    def _load(self, s, code: str, last4: str):
+        code = (code or "").strip().upper()
+        last4 = re.sub(r"\D", "", last4 or "")
+        if len(code) != CODE_LENGTH or len(last4) != 4:
+            return None
+        booking = s.get(models.Booking, code)
+        if booking is None or not _same(booking.phone[-4:], last4):
+            return None
+        return booking
+
+    def find(self, code: str, last4: str) -> Optional[BookingView]:
+        with session_scope(self.db_url) as s:
+            booking = self._load(s, code, last4)
+            if booking is None:
+                return None
+            return self._view(booking, s.get(models.BookingSlot, booking.slot_id))
+
+    def cancel(self, code: str, last4: str) -> BookingResult:
+        with session_scope(self.db_url) as s:
+            booking = self._load(s, code, last4)
+            if booking is None or booking.status != "booked":
+                return BookingResult(False, "not_found")
+            done = s.execute(update(models.Booking).where(models.Booking.code == booking.code,
+                                                          models.Booking.status == "booked")
+                             .values(status="cancelled").execution_options(synchronize_session=False))
+            if done.rowcount != 1:
+                return BookingResult(False, "not_found")
+            s.execute(update(models.BookingSlot).where(models.BookingSlot.id == booking.slot_id,
+                                                       models.BookingSlot.booked > 0)
+                      .values(booked=models.BookingSlot.booked - 1).execution_options(synchronize_session=False))
+            s.expire_all()
+            booking = s.get(models.Booking, booking.code)
+            return BookingResult(True, booking=self._view(booking, s.get(models.BookingSlot, booking.slot_id)))
+
+    def reschedule(self, code: str, last4: str, day: date, start: str) -> BookingResult:
+        with session_scope(self.db_url) as s:
+            booking = self._load(s, code, last4)
+            if booking is None or booking.status != "booked":
+                return BookingResult(False, "not_found")
+            old = s.get(models.BookingSlot, booking.slot_id)
+            office, kind = old.office_code, old.kind
+            old_id = old.id
+        problem = self._check(office, kind, day, start)
+        if problem:
+            return BookingResult(False, problem)
+        self._ensure_slots(office, kind, day)
+        try:
+            with session_scope(self.db_url) as s:
+                new_id = self._take(s, office, kind, day, start)
+                if new_id is None:
+                    s.rollback()
+                    return BookingResult(False, "full", alternatives=self.availability(office, kind, day, 3))
+                moved = s.execute(update(models.Booking).where(models.Booking.code == booking.code,
+                                                               models.Booking.status == "booked",
+                                                               models.Booking.slot_id == old_id)
+                                  .values(slot_id=new_id).execution_options(synchronize_session=False))
+                if moved.rowcount != 1:  # cancelled or moved meanwhile
+                    s.rollback()
+                    return BookingResult(False, "not_found")
+                s.execute(update(models.BookingSlot).where(models.BookingSlot.id == old_id,
+                                                           models.BookingSlot.booked > 0)
+                          .values(booked=models.BookingSlot.booked - 1)
+                          .execution_options(synchronize_session=False))
+                s.expire_all()
+                b = s.get(models.Booking, booking.code)
+                return BookingResult(True, booking=self._view(b, s.get(models.BookingSlot, new_id)))
+        except OperationalError:
+            return BookingResult(False, "busy")
