@@ -42,6 +42,13 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
 
     upgrade(args.db_url)
     counts = write_catalog(args.db_url, content)
+    from .status_lookup import SampleError, load_samples
+
+    try:
+        counts["sample applications"] = load_samples(args.db_url, services={svc.code for svc in content.services})
+    except SampleError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print("catalogue loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
 

@@ -13,6 +13,7 @@ from bot.catalog.loader import load_content, write_catalog
 from bot.catalog.migrate import upgrade
 from bot.catalog.queries import Catalog
 from bot.config import CONTENT_DIR, PROJECT_ROOT
+from bot.status_lookup import load_samples
 
 MODEL = PROJECT_ROOT / "models" / "minzheng.tar.gz"
 
@@ -27,6 +28,7 @@ def catalog_url(tmp_path_factory, content) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'catalog.db'}"
     upgrade(url)
     write_catalog(url, content)
+    load_samples(url)
     return url
 
 
