@@ -10,6 +10,7 @@
     serve                      start action server, Rasa server and web chat (make run)
     telegram                   the Telegram front end (polling or webhook; needs TELEGRAM_TOKEN)
     qr [ENTRY]                 QR codes and printable posters for the entry points
+    staff add NAME             create a hotline staff account (asks for the password)
 """
 from __future__ import annotations
 
@@ -110,6 +111,29 @@ def _cmd_qr(args: argparse.Namespace) -> int:
     return qr_main(args)
 
 
+def _cmd_staff(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .catalog.migrate import upgrade
+    from .console.auth import AccountError, StaffAuth
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    upgrade(args.db_url)
+    try:
+        staff = StaffAuth(args.db_url).add_account(args.name, password, args.display_name)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"staff account created: {staff.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = Settings.from_env()
     p = argparse.ArgumentParser(prog="python -m bot", description="Minzheng Assistant tools")
@@ -174,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
     qr.add_argument("--out", default="var/qr", help="output directory")
     qr.set_defaults(func=_cmd_qr)
+    st = sub.add_parser("staff", help="hotline staff accounts")
+    st.add_argument("action", choices=["add"])
+    st.add_argument("name")
+    st.add_argument("--display-name", default=None, help="name shown in the console (default: NAME)")
+    st.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    st.set_defaults(func=_cmd_staff)
     return p
 
 

@@ -210,3 +210,39 @@ class LookupFailure(Base):
     id = Column(Integer, primary_key=True)
     conversation = Column(String(128), nullable=False, index=True)
     at = Column(DateTime, nullable=False)
+
+
+# -- hotline staff (issue 5) -------------------------------------------------------------
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(32), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False)
+
+
+class StaffSession(Base):
+    """A signed-in browser. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    account_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)  # absolute limit
+    last_seen = Column(DateTime, nullable=False)  # for the idle timeout
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, index=True)
+    remote = Column(String(64), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    ok = Column(Boolean, nullable=False)

@@ -116,6 +116,9 @@ def create_app(rasa_url: str, settings: Settings | None = None) -> web.Applicati
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat)
     app.router.add_static("/static/", STATIC)
+    from ..console import web as console_web
+
+    console_web.setup(app, app["settings"].db_url)
     return app
 
 

@@ -1,0 +1,1 @@
+"""The hotline staff console (issue 5): accounts and sign-in so far."""

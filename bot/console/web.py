@@ -1,0 +1,123 @@
+"""Console routes, served by the web chat server (no extra server to start).
+
+    GET  /console/login          sign-in form (public)
+    POST /console/login          name + password -> session cookie, 303 to /console/
+    POST /console/logout
+    GET  /console/               the console (signed in)
+    GET  /console/static/...     the console's CSS (public: no data in it)
+    GET  /api/console/me         {"name", "display_name"} (signed in)
+
+Everything else under /console/ and /api/console/ answers 401 without a valid
+session. POSTs must come from the same origin (Origin or Referer header), and the
+cookie is HttpOnly and SameSite=Strict.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .. import render
+from .auth import Staff, StaffAuth
+
+COOKIE = "mz_staff"
+STATIC = Path(__file__).resolve().parent / "static"
+PUBLIC = {"/console/login"}
+AUTH_KEY = web.AppKey("staff_auth", StaffAuth)
+
+
+def _page(template: str, status: int = 200, **context) -> web.Response:
+    html = render.environment("html").get_template(template).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    return parts.netloc == request.host
+
+
+def _remote(request: web.Request) -> str:
+    return request.remote or "?"
+
+
+async def current_staff(request: web.Request) -> Optional[Staff]:
+    auth = request.app[AUTH_KEY]
+    return await asyncio.to_thread(auth.session, request.cookies.get(COOKIE))
+
+
+@web.middleware
+async def require_staff(request: web.Request, handler):
+    path = request.path
+    protected = path.startswith("/api/console/") or (
+        path.startswith("/console/") and path not in PUBLIC and not path.startswith("/console/static/"))
+    if path == "/console":
+        raise web.HTTPFound("/console/")
+    if protected:
+        staff = await current_staff(request)
+        if staff is None:
+            if path.startswith("/api/"):
+                return web.json_response({"error": "not signed in"}, status=401,
+                                         headers={"Cache-Control": "no-store"})
+            return _page("console_login.html.j2", status=401, message="请先登录。", name="")
+        if request.method not in ("GET", "HEAD") and not _same_origin(request):
+            return web.json_response({"error": "cross-origin request refused"}, status=403)
+        request["staff"] = staff
+    return await handler(request)
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return _page("console_login.html.j2", message=None, name="")
+
+
+async def login(request: web.Request) -> web.Response:
+    if not _same_origin(request):
+        return web.json_response({"error": "cross-origin request refused"}, status=403)
+    form = await request.post()
+    name = str(form.get("name", ""))[:64]
+    password = str(form.get("password", ""))
+    result = await asyncio.to_thread(request.app[AUTH_KEY].login, name, password, _remote(request))
+    if result.throttled:
+        return _page("console_login.html.j2", status=429, name=name,
+                     message=f"登录失败次数过多，请{result.retry_after_minutes}分钟后再试。")
+    if not result.ok:
+        return _page("console_login.html.j2", status=401, name=name, message="账号或密码不正确。")
+    resp = web.HTTPSeeOther("/console/")
+    resp.set_cookie(COOKIE, result.token, httponly=True, samesite="Strict", path="/",
+                    secure=request.secure, max_age=int(request.app[AUTH_KEY].max_age.total_seconds()))
+    raise resp
+
+
+async def logout(request: web.Request) -> web.Response:
+    await asyncio.to_thread(request.app[AUTH_KEY].logout, request.cookies.get(COOKIE))
+    resp = web.HTTPSeeOther("/console/login")
+    resp.del_cookie(COOKIE, path="/")
+    raise resp
+
+
+async def home(request: web.Request) -> web.Response:
+    return _page("console_home.html.j2", staff=request["staff"])
+
+
+async def me(request: web.Request) -> web.Response:
+    staff: Staff = request["staff"]
+    return web.json_response({"name": staff.name, "display_name": staff.display_name},
+                             headers={"Cache-Control": "no-store"})
+
+
+def setup(app: web.Application, db_url: str) -> None:
+    app[AUTH_KEY] = StaffAuth(db_url)
+    app.middlewares.append(require_staff)
+    app.router.add_get("/console/login", login_form)
+    app.router.add_post("/console/login", login)
+    app.router.add_post("/console/logout", logout)
+    app.router.add_get("/console/", home)
+    app.router.add_get("/console", home)
+    app.router.add_get("/api/console/me", me)
+    app.router.add_static("/console/static/", STATIC)

@@ -1,0 +1,231 @@
+"""Staff accounts and sign-in for the hotline console: hashing, sessions that expire,
+throttled sign-in, and every console route closed to anyone not signed in."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+from yarl import URL
+
+from bot.catalog import models
+from bot.catalog.db import session_scope
+from bot.catalog.migrate import upgrade
+from bot.config import PROJECT_ROOT, Settings
+from bot.console import auth as auth_mod
+from bot.console.auth import AccountError, StaffAuth
+from bot.console.web import AUTH_KEY, COOKIE
+from bot.web.server import create_app
+
+PASSWORD = "correct horse 7"
+
+
+class Clock:
+    def __init__(self):
+        self.t = datetime(2026, 11, 25, 8, 0)
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'staff.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def auth(db_url, clock):
+    a = StaffAuth(db_url, now=clock)
+    a.add_account("wang.li", PASSWORD, "王丽")
+    return a
+
+
+# -- accounts and sessions ------------------------------------------------------------------
+
+
+def test_password_is_stored_as_an_argon2id_hash(auth, db_url):
+    with session_scope(db_url) as s:
+        stored = s.execute(select(models.StaffAccount.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("name,password,message", [
+    ("wang.li", "another pass 9", "exists already"),
+    ("x", "long enough 123", "2-32 characters"),
+    ("王丽", "long enough 123", "2-32 characters"),
+    ("zhang", "short", "10-256"),
+    ("zhang", "zhang12345678", "must not contain the account name"),
+    ("zhang", "aaaaaaaaaaaa", "too repetitive"),
+])
+def test_bad_accounts_are_refused(auth, name, password, message):
+    with pytest.raises(AccountError, match=message):
+        auth.add_account(name, password)
+
+
+def test_sign_in_and_session(auth):
+    res = auth.login("wang.li", PASSWORD, "10.0.0.1")
+    assert res.ok and res.staff.display_name == "王丽" and len(res.token) >= 40
+    assert auth.session(res.token).name == "wang.li"
+    assert auth.session(res.token + "x") is None
+    auth.logout(res.token)
+    assert auth.session(res.token) is None
+
+
+@pytest.mark.parametrize("name,password", [("wang.li", "wrong password 1"), ("nobody", PASSWORD), ("", "")])
+def test_failures_look_the_same(auth, name, password):
+    assert auth.login(name, password, "10.0.0.1") == auth_mod.LoginResult(False)
+
+
+def test_idle_and_absolute_expiry(auth, clock):
+    token = auth.login("wang.li", PASSWORD, "10.0.0.1").token
+    clock.t += timedelta(minutes=29)
+    assert auth.session(token) is not None  # used: the idle timer restarts
+    clock.t += timedelta(minutes=29)
+    assert auth.session(token) is not None
+    clock.t += timedelta(minutes=31)
+    assert auth.session(token) is None  # idle too long
+    token = auth.login("wang.li", PASSWORD, "10.0.0.1").token
+    for _ in range(25):  # kept busy, but the working day is over after 10 hours
+        clock.t += timedelta(minutes=25)
+        auth.session(token)
+    assert auth.session(token) is None
+
+
+def test_disabling_an_account_ends_its_sessions(auth):
+    token = auth.login("wang.li", PASSWORD, "10.0.0.1").token
+    assert auth.set_active("wang.li", False)
+    assert auth.session(token) is None
+    assert not auth.login("wang.li", PASSWORD, "10.0.0.1").ok
+
+
+def test_login_flood_per_account(auth, clock):
+    for _ in range(auth_mod.FAILURES_PER_NAME):
+        assert not auth.login("wang.li", "guess guess 1", "10.0.0.9").ok
+    res = auth.login("wang.li", PASSWORD, "10.0.0.1")  # even the right password, from anywhere
+    assert res.throttled and not res.ok and 1 <= res.retry_after_minutes <= 15
+    clock.t += auth_mod.THROTTLE_WINDOW + timedelta(seconds=1)
+    assert auth.login("wang.li", PASSWORD, "10.0.0.1").ok
+
+
+def test_login_flood_per_address(auth, clock):
+    auth.add_account("li.ming", PASSWORD + "x", "李明")
+    for i in range(auth_mod.FAILURES_PER_REMOTE):
+        auth.login(f"user{i}", "guess guess 1", "203.0.113.5")
+    assert auth.login("li.ming", PASSWORD + "x", "203.0.113.5").throttled
+    assert auth.login("li.ming", PASSWORD + "x", "10.0.0.1").ok
+
+
+# -- the web routes -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def client(db_url, clock):
+    settings = Settings(db_url=db_url, rasa_url="http://127.0.0.1:9", web_host="127.0.0.1", web_port=0,
+                        hotline="12345")
+    app = create_app(settings.rasa_url, settings)
+    app[AUTH_KEY].now = clock
+    app[AUTH_KEY].add_account("wang.li", PASSWORD, "王丽")
+    c = TestClient(TestServer(app))
+    await c.start_server()
+    yield c
+    await c.close()
+
+
+def _origin(client) -> dict:
+    return {"Origin": str(client.make_url("")).rstrip("/")}
+
+
+async def _sign_in(client, password=PASSWORD):
+    return await client.post("/console/login", data={"name": "wang.li", "password": password},
+                             headers=_origin(client), allow_redirects=False)
+
+
+PROTECTED = [("GET", "/console/"), ("GET", "/api/console/me"), ("POST", "/console/logout"),
+             ("GET", "/console/queue"), ("GET", "/api/console/anything"), ("POST", "/api/console/me")]
+
+
+@pytest.mark.parametrize("method,path", PROTECTED)
+async def test_every_console_route_needs_a_session(client, method, path):
+    resp = await client.request(method, path, headers=_origin(client), allow_redirects=False)
+    assert resp.status == 401
+    body = await resp.text()
+    assert "王丽" not in body and "wang.li" not in body
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie_and_opens_the_console(client):
+    resp = await _sign_in(client)
+    assert resp.status == 303 and resp.headers["Location"] == "/console/"
+    cookie = resp.headers["Set-Cookie"]
+    assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    home = await client.get("/console/")
+    assert home.status == 200 and "王丽" in await home.text()
+    me = await client.get("/api/console/me")
+    assert (await me.json()) == {"name": "wang.li", "display_name": "王丽"}
+    out = await client.post("/console/logout", headers=_origin(client), allow_redirects=False)
+    assert out.status == 303
+    assert (await client.get("/api/console/me")).status == 401
+
+
+async def test_wrong_password_and_flood(client):
+    for _ in range(auth_mod.FAILURES_PER_NAME):
+        resp = await _sign_in(client, "wrong password 1")
+        assert resp.status == 401 and "账号或密码不正确" in await resp.text()
+    resp = await _sign_in(client)
+    assert resp.status == 429 and "分钟后再试" in await resp.text()
+
+
+async def test_expired_session_is_refused(client, clock):
+    await _sign_in(client)
+    assert (await client.get("/api/console/me")).status == 200
+    clock.t += timedelta(hours=1)
+    assert (await client.get("/api/console/me")).status == 401
+
+
+async def test_a_forged_cookie_is_refused(client):
+    client.session.cookie_jar.update_cookies({COOKIE: "forged-token-value"})
+    assert (await client.get("/api/console/me")).status == 401
+
+
+async def test_cross_origin_posts_are_refused(client):
+    resp = await client.post("/console/login", data={"name": "wang.li", "password": PASSWORD},
+                             headers={"Origin": "https://evil.example"}, allow_redirects=False)
+    assert resp.status == 403
+    await _sign_in(client)
+    resp = await client.post("/console/logout", headers={"Origin": "https://evil.example"},
+                             allow_redirects=False)
+    assert resp.status == 403
+
+
+async def test_citizen_pages_never_show_console_data(client):
+    await _sign_in(client)
+    for path in ("/", "/healthz", "/static/chat.js"):
+        body = await (await client.get(path)).text()
+        assert "王丽" not in body and "wang.li" not in body
+    # the console's templates are not reachable through the public static route
+    traversal = URL("/static/%2e%2e/%2e%2e/templates/console_home.html.j2", encoded=True)
+    assert (await client.get(traversal)).status in (403, 404)
+
+
+def test_staff_add_command(db_url):
+    def run(*args, stdin):
+        return subprocess.run([sys.executable, "-m", "bot", "--db-url", db_url, "staff", "add", *args,
+                               "--password-stdin"], input=stdin, capture_output=True, text=True,
+                              cwd=PROJECT_ROOT, timeout=120)
+
+    ok = run("zhao.qiang", "--display-name", "赵强", stdin="a long pass phrase\n")
+    assert ok.returncode == 0 and "zhao.qiang" in ok.stdout
+    again = run("zhao.qiang", stdin="a long pass phrase\n")
+    assert again.returncode == 1 and again.stderr.startswith("error: ") and "exists" in again.stderr
+    weak = run("sun.yu", stdin="short\n")
+    assert weak.returncode == 1 and "Traceback" not in weak.stderr
+    assert StaffAuth(db_url).login("zhao.qiang", "a long pass phrase", "127.0.0.1").ok
