@@ -1,0 +1,808 @@
+"""Elder-care subsidy check (养老补贴测算): pure domain logic, no Rasa or Telegram.
+
+``check(profile, rules)`` tells, for each benefit in ``bot/content/rules/eligibility.yml``,
+whether the elder qualifies, how much, why, what is still unknown and how to apply.
+Rules come in layers (national → province → city); the most specific layer wins
+field by field. ``render_text`` turns the result into a short Chinese answer.
+
+Statuses
+--------
+``eligible``      every condition of a binding rule is met
+``likely``        conditions met, but the rule is only common local practice
+                  (``typical``) or the care level has not been officially assessed
+``not_eligible``  a condition fails; ``unmet`` says which
+``unknown``       an answer (or local data) is missing; ``missing`` says which
+
+Region ancestry
+---------------
+``parents`` may be a callable ``code -> [codes, most specific first]``, a mapping
+``code -> parent code`` or ``code -> [ancestors]``, or ``None``: then the
+hyphenated codes of ``bot/content/regions`` are used (``zhejiang-hangzhou-xihu``
+→ ``zhejiang-hangzhou`` → ``zhejiang``). ``national`` always ends the chain.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+from .ages import parse_age
+from .normalize import normalize
+
+__all__ = [
+    "CARE_LEVELS", "ECONOMIC", "NATIONAL", "BenefitResult", "ElderProfile", "EligibilityResult",
+    "EligibilityRules", "RulesError", "Status", "care_level_from_text", "check", "load_rules",
+    "parse_age", "parse_economic", "parse_yes_no", "region_chain", "render_text", "rules_from_mapping",
+    "self_care_from_adl",
+]
+
+NATIONAL = "national"
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "content" / "rules" / "eligibility.yml"
+
+ECONOMIC = ("dibao", "tekun", "low_income", "none")
+CARE_LEVELS = ("intact", "mild", "moderate", "severe", "total")
+
+ECONOMIC_LABELS = {"dibao": "低保", "tekun": "特困", "low_income": "低收入", "none": "非低保、特困或低收入"}
+ECONOMIC_STATE = {
+    "dibao": "是低保家庭", "tekun": "是特困人员", "low_income": "是低收入家庭",
+    "none": "不属于低保、特困或低收入家庭",
+}
+CARE_LABELS = {  # GB/T 42195-2022 levels
+    "intact": "能力完好", "mild": "轻度失能", "moderate": "中度失能", "severe": "重度失能", "total": "完全失能",
+}
+
+# what the bot asks for each missing answer, in the order it should ask
+QUESTIONS = {
+    "region": "老人住在哪个城市？告诉我市或区县的名字就行。",
+    "local_hukou": "老人是{hukou_label}吗？",
+    "economic": "老人家里是低保户、特困人员或低收入家庭吗？都不是的话，回答“都不是”就行。",
+    "care_level": "老人生活能自理吗？做过老年人能力评估的，请直接告诉我评估等级。",
+}
+MISSING_TEXT = {
+    "region": "老人所在的城市或区县",
+    "local_hukou": "老人的户籍是否在当地",
+    "economic": "家庭经济状况（低保、特困、低收入）",
+    "care_level": "老人的失能程度",
+    "local_rules": "当地的具体标准（暂未收录，请向户籍所在社区或民政部门确认）",
+}
+_MISSING_ORDER = ("region", "local_hukou", "economic", "care_level", "local_rules")
+
+SAMPLE_NOTE = "提示：标有“示例数据”的金额和条件尚未核实，仅供参考，办理前请向户籍所在社区或当地民政部门确认。"
+UNVERIFIED_NOTE = "提示：养老服务消费补贴的信息来自公开报道，尚待官方文件核实，以当地民政部门的通知为准。"
+ASSESSMENT_ADVICE = (
+    "失能程度要以老年人能力评估的结论为准：可以向社区、乡镇（街道）或当地民政部门指定的评估机构申请评估，"
+    "行动不便的很多地方可以上门评估。"
+)
+
+
+# --------------------------------------------------------------------------- rules files
+
+
+class RulesError(ValueError):
+    """Invalid rules data; the message names the file and the dotted field."""
+
+    def __init__(self, file: Union[str, Path], field_path: str, message: str):
+        self.file = str(file)
+        self.field = field_path
+        self.message = message
+        super().__init__(f"{self.file}: {field_path}: {message}")
+
+
+class Checker:
+    """Small type checks that raise :class:`RulesError` with the file and field."""
+
+    def __init__(self, file: Union[str, Path]):
+        self.file = str(file)
+
+    def fail(self, where: str, message: str):
+        raise RulesError(self.file, where, message)
+
+    def mapping(self, value: Any, where: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(where, "expected a mapping")
+        return value
+
+    def keys(self, value: dict, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
+        allowed = set(allowed)
+        for key in value:
+            if key not in allowed:
+                self.fail(f"{where}.{key}" if where else str(key), "unknown field")
+        for key in required:
+            if key not in value or value[key] is None:
+                self.fail(f"{where}.{key}" if where else key, "field required")
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, "expected a non-empty text")
+        return value.strip()
+
+    def texts(self, value: Any, where: str) -> List[str]:
+        if not isinstance(value, list):
+            self.fail(where, "expected a list of texts")
+        return [self.text(v, f"{where}.{i}") for i, v in enumerate(value)]
+
+    def boolean(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(where, "expected true or false")
+        return value
+
+    def whole(self, value: Any, where: str, low: int = 0, high: Optional[int] = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, "expected a whole number")
+        if value < low or (high is not None and value > high):
+            upper = f" and {high}" if high is not None else ""
+            self.fail(where, f"expected a number between {low}{upper}" if upper else f"expected a number >= {low}")
+        return value
+
+    def date(self, value: Any, where: str) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(where, "expected a date (YYYY-MM-DD)")
+        raise AssertionError  # unreachable
+
+    def choices(self, value: Any, where: str, allowed: Sequence[str]) -> List[str]:
+        if not isinstance(value, list) or not value:
+            self.fail(where, "expected a non-empty list")
+        for i, v in enumerate(value):
+            if v not in allowed:
+                self.fail(f"{where}.{i}", f"unknown value {v!r}; expected one of {', '.join(allowed)}")
+        return list(value)
+
+
+def read_yaml(path: Union[str, Path]) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError(path, "(file)", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise RulesError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(data, dict):
+        raise RulesError(path, "(top)", "expected a mapping")
+    return data
+
+
+REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
+BENEFIT_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
+
+_RULE_FIELDS = (
+    "sample", "unverified", "typical", "local_only", "automatic", "valid_from", "min_age",
+    "requires_local_hukou", "hukou_label", "non_local_note", "economic", "care_levels",
+    "care_not_needed_from_age", "bands", "amount_text", "not_eligible_note", "apply", "notes", "source",
+)
+_BOOL_FIELDS = ("sample", "unverified", "typical", "local_only", "automatic", "requires_local_hukou")
+_TEXT_FIELDS = ("hukou_label", "non_local_note", "amount_text", "not_eligible_note", "apply", "source")
+_NOT_INHERITED = ("typical", "local_only")
+_NATIONAL_REQUIRED = ("min_age", "apply", "source")
+
+
+@dataclass(frozen=True)
+class Band:
+    min_age: int
+    max_age: Optional[int]
+    label: str
+    monthly: Optional[int] = None
+    amount_text: Optional[str] = None
+
+    def matches(self, age: int) -> bool:
+        return age >= self.min_age and (self.max_age is None or age <= self.max_age)
+
+    @property
+    def amount(self) -> str:
+        return f"每月{self.monthly}元" if self.monthly is not None else (self.amount_text or "")
+
+
+@dataclass(frozen=True)
+class Benefit:
+    code: str
+    name: str
+    service: str  # the catalogue service that describes it
+
+
+@dataclass
+class ResolvedRule:
+    """A benefit's rule after merging the layers of a region chain."""
+
+    fields: Dict[str, Any]
+    region: str  # most specific region that contributed
+    sample: bool
+
+
+@dataclass
+class EligibilityRules:
+    benefits: List[Benefit]
+    layers: Dict[str, Dict[str, Dict[str, Any]]]  # region -> benefit code -> fields set there
+    labels: Dict[str, str]
+    source: str = ""
+
+    def label(self, region: str) -> str:
+        return self.labels.get(region, region)
+
+    def resolve(self, benefit_code: str, chain: Sequence[str]) -> ResolvedRule:
+        merged: Dict[str, Any] = {}
+        region = NATIONAL
+        sample = False
+        for code in reversed(list(chain)):
+            layer = self.layers.get(code, {}).get(benefit_code)
+            if not layer:
+                continue
+            for key in _NOT_INHERITED:
+                merged.pop(key, None)
+            merged.update(layer)
+            region = code
+            sample = sample or bool(layer.get("sample"))
+        merged["sample"] = sample
+        return ResolvedRule(merged, region, sample)
+
+
+def _check_bands(c: Checker, value: Any, where: str) -> List[Band]:
+    if not isinstance(value, list) or not value:
+        c.fail(where, "expected a non-empty list of age bands")
+    bands: List[Band] = []
+    for i, raw in enumerate(value):
+        w = f"{where}.{i}"
+        c.mapping(raw, w)
+        c.keys(raw, w, ("min_age", "max_age", "monthly", "amount_text", "label"), ("min_age", "label"))
+        low = c.whole(raw["min_age"], f"{w}.min_age", 0, 150)
+        high = raw.get("max_age")
+        if high is not None:
+            high = c.whole(high, f"{w}.max_age", low, 150)
+        if ("monthly" in raw) == ("amount_text" in raw):
+            c.fail(w, "give exactly one of monthly or amount_text")
+        monthly = c.whole(raw["monthly"], f"{w}.monthly", 0) if "monthly" in raw else None
+        text = c.text(raw["amount_text"], f"{w}.amount_text") if "amount_text" in raw else None
+        if bands:
+            prev = bands[-1]
+            if prev.max_age is None or low <= prev.max_age:
+                c.fail(f"{w}.min_age", "bands must be in age order and must not overlap")
+        bands.append(Band(low, high, c.text(raw["label"], f"{w}.label"), monthly, text))
+    return bands
+
+
+def _check_rule(c: Checker, raw: Any, where: str, national: bool) -> Dict[str, Any]:
+    c.mapping(raw, where)
+    c.keys(raw, where, _RULE_FIELDS, _NATIONAL_REQUIRED if national else ())
+    out: Dict[str, Any] = {}
+    for key, value in raw.items():
+        w = f"{where}.{key}"
+        if key in _BOOL_FIELDS:
+            out[key] = c.boolean(value, w)
+        elif key in _TEXT_FIELDS:
+            out[key] = c.text(value, w)
+        elif key in ("min_age", "care_not_needed_from_age"):
+            out[key] = c.whole(value, w, 0, 150)
+        elif key == "valid_from":
+            out[key] = c.date(value, w)
+        elif key == "economic":
+            out[key] = c.choices(value, w, ECONOMIC)
+        elif key == "care_levels":
+            out[key] = c.choices(value, w, CARE_LEVELS)
+        elif key == "bands":
+            out[key] = _check_bands(c, value, w)
+        elif key == "notes":
+            out[key] = c.texts(value, w)
+    if out.get("requires_local_hukou") and national and "hukou_label" not in out:
+        c.fail(f"{where}.hukou_label", "field required when requires_local_hukou is true")
+    if "care_not_needed_from_age" in out and national and "care_levels" not in out:
+        c.fail(f"{where}.care_not_needed_from_age", "only meaningful with care_levels")
+    return out
+
+
+def rules_from_mapping(data: Any, source: str = "<rules>") -> EligibilityRules:
+    """Validate already-parsed rules data (the YAML structure) and build the rules."""
+    c = Checker(source)
+    c.mapping(data, "(top)")
+    c.keys(data, "", ("version", "benefits", "regions"), ("benefits", "regions"))
+    if not isinstance(data["benefits"], list) or not data["benefits"]:
+        c.fail("benefits", "expected a non-empty list")
+    benefits: List[Benefit] = []
+    for i, raw in enumerate(data["benefits"]):
+        w = f"benefits.{i}"
+        c.mapping(raw, w)
+        c.keys(raw, w, ("code", "name", "service"), ("code", "name"))
+        code = c.text(raw["code"], f"{w}.code")
+        if not BENEFIT_CODE.match(code):
+            c.fail(f"{w}.code", f"bad benefit code {code!r}")
+        if any(b.code == code for b in benefits):
+            c.fail(f"{w}.code", f"duplicate benefit code {code!r}")
+        service = c.text(raw.get("service", code), f"{w}.service")
+        benefits.append(Benefit(code, c.text(raw["name"], f"{w}.name"), service))
+    known = {b.code for b in benefits}
+
+    regions = c.mapping(data["regions"], "regions")
+    if NATIONAL not in regions:
+        c.fail(f"regions.{NATIONAL}", "field required")
+    layers: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    labels: Dict[str, str] = {}
+    for code, raw in regions.items():
+        w = f"regions.{code}"
+        if not isinstance(code, str) or not REGION_CODE.match(code):
+            c.fail(w, f"bad region code {code!r}")
+        c.mapping(raw, w)
+        c.keys(raw, w, ("label", "benefits"), ("label", "benefits"))
+        labels[code] = c.text(raw["label"], f"{w}.label")
+        rules = c.mapping(raw["benefits"], f"{w}.benefits")
+        layer: Dict[str, Dict[str, Any]] = {}
+        for bcode, rule in rules.items():
+            bw = f"{w}.benefits.{bcode}"
+            if bcode not in known:
+                c.fail(bw, "unknown benefit (not listed under benefits)")
+            layer[bcode] = _check_rule(c, rule, bw, national=code == NATIONAL)
+        layers[code] = layer
+    for b in benefits:
+        if b.code not in layers[NATIONAL]:
+            c.fail(f"regions.{NATIONAL}.benefits.{b.code}", "every benefit needs a national rule")
+    return EligibilityRules(benefits, layers, labels, source)
+
+
+def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> EligibilityRules:
+    """Read and validate ``eligibility.yml``; raises :class:`RulesError` naming the file and field."""
+    return rules_from_mapping(read_yaml(path), str(path))
+
+
+# --------------------------------------------------------------------------- regions
+
+Parents = Union[Callable[[str], Sequence[str]], Mapping[str, Any], None]
+
+
+def _hyphen_chain(code: str) -> List[str]:
+    parts = code.split("-")
+    return ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+def region_chain(code: Optional[str], parents: Parents = None) -> List[str]:
+    """The region and its ancestors, most specific first, always ending with ``national``."""
+    if not code or code == NATIONAL:
+        return [NATIONAL]
+    if parents is None:
+        chain = _hyphen_chain(code)
+    elif callable(parents):
+        chain = list(parents(code) or [])
+    else:
+        value = parents.get(code)
+        if isinstance(value, (list, tuple)):
+            chain = list(value)
+        else:  # child -> parent links
+            chain, seen, current = [], set(), code
+            while current and current not in seen and current != NATIONAL:
+                seen.add(current)
+                chain.append(current)
+                current = parents.get(current)
+    if not chain or chain[0] != code:
+        chain.insert(0, code)
+    out: List[str] = []
+    for c in chain:
+        if c and c not in out and c != NATIONAL:
+            out.append(c)
+    return out + [NATIONAL]
+
+
+# --------------------------------------------------------------------------- profile and answers
+
+
+@dataclass(frozen=True)
+class ElderProfile:
+    age: int
+    region_code: Optional[str] = None
+    local_hukou: Optional[bool] = None  # 户籍 in the region (the rule's hukou_label says which)
+    economic: Optional[str] = None  # dibao, tekun, low_income, none
+    care_level: Optional[str] = None  # intact, mild, moderate, severe, total
+    care_level_assessed: bool = False  # True when the level comes from an official 老年人能力评估
+
+    def __post_init__(self):
+        if isinstance(self.age, bool) or not isinstance(self.age, int) or not 0 <= self.age <= 130:
+            raise ValueError(f"age must be a whole number of years between 0 and 130, got {self.age!r}")
+        if self.economic is not None and self.economic not in ECONOMIC:
+            raise ValueError(f"economic must be one of {ECONOMIC} or None, got {self.economic!r}")
+        if self.care_level is not None and self.care_level not in CARE_LEVELS:
+            raise ValueError(f"care_level must be one of {CARE_LEVELS} or None, got {self.care_level!r}")
+
+
+# Official level names (GB/T 42195-2022); matched before descriptions.
+_OFFICIAL = (
+    ("完全失能", "total"), ("重度失能", "severe"), ("中度失能", "moderate"), ("轻度失能", "mild"),
+    ("能力完好", "intact"),
+)
+_NOT_ASSESSED = re.compile(r"(没|未|还没|没有|不曾)(做|有|进行|参加)?过?(能力)?(评估|鉴定)")
+# Descriptions, most severe first; a description only suggests a level.
+_DESCRIPTIONS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("total", ("完全不能自理", "完全不能动", "植物人", "昏迷", "全身瘫痪", "鼻饲", "什么都要人", "什么都不能自己")),
+    ("severe", ("卧床", "瘫痪", "瘫在床", "下不了床", "不能下床", "起不了床", "躺在床上", "生活不能自理",
+                "不能自理", "无法自理", "不能自己吃饭", "要人喂饭", "喂饭", "大小便失禁")),
+    ("moderate", ("半自理", "部分自理", "部分不能自理", "不能完全自理", "需要有人扶", "要人扶", "需要人扶", "得有人扶",
+                  "坐轮椅", "轮椅", "洗澡要人帮", "洗澡需要人", "穿衣要人帮", "半失能", "离不开人")),
+    ("mild", ("基本能自理", "基本自理", "大部分能自理", "偶尔需要", "有时需要人帮", "腿脚不太好", "走路不太稳",
+              "拄拐")),
+    ("intact", ("能自理", "生活自理", "完全自理", "自己能照顾自己", "身体很好", "身体硬朗", "身体挺好", "很健康")),
+)
+
+
+def care_level_from_text(text: str) -> Tuple[Optional[str], bool]:
+    """Map an answer about daily life to a GB/T 42195-2022 level.
+
+    Returns ``(level, needs_assessment)``. An official level name ("重度失能") is
+    taken as an assessment result unless the text says no assessment was done;
+    a description ("卧床不起", "需要有人扶") only suggests a level, so an
+    assessment (老年人能力评估) is advised. Unclear answers give ``(None, True)``.
+    """
+    text = normalize(text or "").replace(" ", "")
+    if not text:
+        return None, True
+    not_assessed = bool(_NOT_ASSESSED.search(text))
+    for name, level in _OFFICIAL:
+        if name in text:
+            return level, not_assessed
+    for level, words in _DESCRIPTIONS:
+        if any(w in text for w in words):
+            return level, True
+    return None, True
+
+
+def self_care_from_adl(unable: int) -> str:
+    """特困人员 self-care from the number of the six daily activities that cannot be done unaided.
+
+    0 → ``"full"`` (有自理能力), 1–3 → ``"partial"`` (部分丧失), 4–6 → ``"lost"`` (完全丧失).
+    """
+    if isinstance(unable, bool) or not isinstance(unable, int) or not 0 <= unable <= 6:
+        raise ValueError("unable must be a whole number from 0 to 6")
+    if unable == 0:
+        return "full"
+    return "partial" if unable <= 3 else "lost"
+
+
+_ECONOMIC_WORDS = (
+    ("tekun", ("特困", "五保", "三无")),
+    ("dibao", ("低保",)),
+    ("low_income", ("低收入", "低边", "边缘户")),
+)
+_ECONOMIC_NEGATED = re.compile(
+    r"(不是|没有|不属于|没办|没评上|不算)(特困|五保|三无|低保|低收入|低边|边缘户)(户|家庭|人员|对象)?"
+)
+_ECONOMIC_NONE = re.compile(r"(都不是|都没有|不是|没有|不属于|普通家庭|一般家庭|没困难|不困难)")
+
+
+def parse_economic(text: str) -> Optional[str]:
+    """"低保户" → dibao, "五保/特困" → tekun, "低收入/低边" → low_income, "都不是" → none."""
+    text = normalize(text or "").replace(" ", "")
+    if not text:
+        return None
+    positive = _ECONOMIC_NEGATED.sub("", text)
+    for code, words in _ECONOMIC_WORDS:
+        if any(w in positive for w in words):
+            return code
+    if _ECONOMIC_NONE.search(text):
+        return "none"
+    return None
+
+
+_YES_FIRST = re.compile(r"(没错|没问题|是的|对的)")
+_NO = re.compile(r"(不是|不在|没有|外地|外省|外市|非本地|不对|否|没)")
+_YES = re.compile(r"(是|在|对|有|本地|嗯|当地)")
+
+
+def parse_yes_no(text: str) -> Optional[bool]:
+    """Yes/no answers such as "是本地户口" (True) or "外地户口" / "不是" (False)."""
+    text = normalize(text or "").replace(" ", "")
+    if not text:
+        return None
+    if _YES_FIRST.search(text):
+        return True
+    if _NO.search(text):
+        return False
+    if _YES.search(text):
+        return True
+    return None
+
+
+# --------------------------------------------------------------------------- results
+
+
+class Status(str, Enum):
+    ELIGIBLE = "eligible"
+    LIKELY = "likely"
+    NOT_ELIGIBLE = "not_eligible"
+    UNKNOWN = "unknown"
+
+
+STATUS_LABELS = {
+    Status.ELIGIBLE: "符合",
+    Status.LIKELY: "可能符合",
+    Status.NOT_ELIGIBLE: "不符合",
+    Status.UNKNOWN: "还不能确定",
+}
+
+
+@dataclass
+class BenefitResult:
+    code: str
+    name: str
+    status: Status
+    monthly: Optional[int] = None
+    amount_text: Optional[str] = None
+    reason: str = ""
+    unmet: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)  # keys of QUESTIONS / MISSING_TEXT
+    how_to_apply: str = ""
+    automatic: bool = False
+    needs_assessment: bool = False
+    sample: bool = False
+    unverified: bool = False
+    rule_region: str = NATIONAL
+    source: str = ""
+    notes: List[str] = field(default_factory=list)
+    hukou_label: str = ""  # the 户籍 the rule asks about, e.g. 杭州市户籍
+
+    @property
+    def granted(self) -> bool:
+        return self.status in (Status.ELIGIBLE, Status.LIKELY)
+
+    @property
+    def amount(self) -> str:
+        if self.monthly is not None:
+            return f"每月{self.monthly}元"
+        return self.amount_text or ""
+
+    @property
+    def missing_text(self) -> List[str]:
+        return [MISSING_TEXT[m] for m in self.missing]
+
+
+@dataclass
+class EligibilityResult:
+    profile: ElderProfile
+    chain: List[str]
+    region_label: str
+    benefits: List[BenefitResult]
+
+    def benefit(self, code: str) -> BenefitResult:
+        for b in self.benefits:
+            if b.code == code:
+                return b
+        raise KeyError(code)
+
+    @property
+    def region_needed(self) -> bool:
+        return self.profile.region_code is None
+
+    @property
+    def missing(self) -> List[str]:
+        found = {m for b in self.benefits if b.status is Status.UNKNOWN for m in b.missing}
+        if self.region_needed:
+            found.add("region")
+        return [m for m in _MISSING_ORDER if m in found]
+
+    @property
+    def questions(self) -> List[str]:
+        label = next((b.hukou_label for b in self.benefits if "local_hukou" in b.missing and b.hukou_label), "当地户籍")
+        return [QUESTIONS[m].format(hukou_label=label) for m in self.missing if m in QUESTIONS]
+
+    def next_question(self) -> Optional[str]:
+        qs = self.questions
+        return qs[0] if qs else None
+
+    @property
+    def granted(self) -> List[BenefitResult]:
+        return [b for b in self.benefits if b.granted]
+
+    @property
+    def sample_data(self) -> bool:
+        return any(b.sample for b in self.benefits)
+
+    @property
+    def unverified(self) -> bool:
+        return any(b.unverified and b.status is not Status.NOT_ELIGIBLE for b in self.benefits)
+
+    @property
+    def needs_assessment(self) -> bool:
+        return any(b.needs_assessment for b in self.benefits) or (
+            self.profile.care_level is None and any("care_level" in b.missing for b in self.benefits)
+        )
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def _date_text(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str, today: dt.date) -> BenefitResult:
+    r = rule.fields
+    res = BenefitResult(
+        code=benefit.code, name=benefit.name, status=Status.UNKNOWN,
+        how_to_apply=r["apply"], automatic=bool(r.get("automatic")), sample=rule.sample,
+        unverified=bool(r.get("unverified")), rule_region=rule.region, source=r.get("source", ""),
+        notes=list(r.get("notes", [])),
+    )
+    unmet: List[str] = []
+    missing: List[str] = []
+    pieces: List[str] = []
+
+    valid_from = r.get("valid_from")
+    if valid_from and today < valid_from:
+        unmet.append(f"这项政策从{_date_text(valid_from)}起实施")
+
+    min_age = r["min_age"]
+    if p.age < min_age:
+        unmet.append(f"要年满{min_age}周岁，老人现在{p.age}周岁，还差{min_age - p.age}年")
+
+    if r.get("requires_local_hukou"):
+        hukou_label = res.hukou_label = r.get("hukou_label", "当地户籍")
+        if p.region_code is None:
+            missing.append("region")  # "local" means nothing until we know the region
+        elif p.local_hukou is None:
+            missing.append("local_hukou")
+        elif not p.local_hukou:
+            unmet.append(r.get("non_local_note") or f"这项补贴要求{hukou_label}，老人不是{hukou_label}")
+        else:
+            pieces.append(hukou_label)
+
+    economic = r.get("economic")
+    if economic:
+        if p.economic is None:
+            missing.append("economic")
+        elif p.economic not in economic:
+            wanted = "、".join(ECONOMIC_LABELS[e] for e in economic)
+            unmet.append(f"这项面向{wanted}老人，老人家里{ECONOMIC_STATE[p.economic]}")
+        else:
+            pieces.append(f"{ECONOMIC_LABELS[p.economic]}老人")
+
+    age_piece = f"年满{min_age}周岁"
+    care_piece = None
+    care_levels = r.get("care_levels")
+    waived_from = r.get("care_not_needed_from_age")
+    if care_levels:
+        if waived_from is not None and p.age >= waived_from:
+            age_piece = f"年满{waived_from}周岁"
+        elif p.care_level is None:
+            missing.append("care_level")
+        elif p.care_level not in care_levels:
+            wanted = "、".join(CARE_LABELS[c] for c in care_levels)
+            text = f"要经评估为{wanted}，老人目前是{CARE_LABELS[p.care_level]}"
+            if waived_from is not None:
+                text += f"（年满{waived_from}周岁的不要求失能）"
+            unmet.append(text)
+        else:
+            care_piece = CARE_LABELS[p.care_level]
+            res.needs_assessment = not p.care_level_assessed
+    if p.age >= min_age:
+        pieces.append(age_piece)
+    if care_piece:
+        pieces.append(care_piece + ("" if p.care_level_assessed else "（按您的描述，需经评估确认）"))
+
+    band = None
+    bands: List[Band] = r.get("bands") or []
+    if bands and p.age >= min_age:
+        band = next((b for b in bands if b.matches(p.age)), None)
+        if band is None:
+            unmet.append(f"老人{p.age}周岁，不在发放的年龄段内")
+
+    if unmet:
+        res.status = Status.NOT_ELIGIBLE
+        res.unmet = unmet
+        res.reason = "；".join(u.rstrip("。") for u in unmet) + "。"
+        if r.get("not_eligible_note"):
+            res.reason += r["not_eligible_note"]
+        res.needs_assessment = False
+        return res
+
+    if r.get("local_only") and not missing:
+        missing.append("region" if p.region_code is None else "local_rules")
+    if missing:
+        res.status = Status.UNKNOWN
+        res.missing = list(dict.fromkeys(missing))
+        res.reason = "还需要知道" + "、".join(res.missing_text) + "。"
+        if r.get("local_only"):
+            res.amount_text = r.get("amount_text")
+            res.reason += r.get("amount_text", "").rstrip("。") + "。"
+        res.needs_assessment = False
+        return res
+
+    if band is not None:
+        res.monthly = band.monthly
+        res.amount_text = band.amount_text
+    else:
+        res.amount_text = r.get("amount_text")
+    reason = "、".join(pieces)
+    if band is not None:
+        reason += f"：{band.label}{band.amount}"
+    if rule.region != NATIONAL:
+        reason += f"（{label}标准）"
+    res.status = Status.LIKELY if (r.get("typical") or res.needs_assessment) else Status.ELIGIBLE
+    if r.get("typical"):
+        reason += "。这是多数地方的做法，以当地规定为准"
+    res.reason = reason + "。"
+    return res
+
+
+def check(
+    profile: ElderProfile,
+    rules: Optional[EligibilityRules] = None,
+    parents: Parents = None,
+    today: Optional[dt.date] = None,
+) -> EligibilityResult:
+    """Check every benefit for the elder; rules default to ``bot/content/rules/eligibility.yml``."""
+    rules = rules or load_rules()
+    today = today or dt.date.today()
+    chain = region_chain(profile.region_code, parents)
+    label = next((rules.label(c) for c in chain if c in rules.labels and c != NATIONAL), None)
+    region_label = label or (profile.region_code or "")
+    results = []
+    for benefit in rules.benefits:
+        rule = rules.resolve(benefit.code, chain)
+        results.append(_evaluate(benefit, rule, profile, rules.label(rule.region), today))
+    return EligibilityResult(profile, chain, region_label, results)
+
+
+# --------------------------------------------------------------------------- text
+
+
+_MARKS = {
+    Status.ELIGIBLE: "【符合】",
+    Status.LIKELY: "【可能符合】",
+    Status.NOT_ELIGIBLE: "【不符合】",
+    Status.UNKNOWN: "【待确认】",
+}
+
+
+def render_text(result: EligibilityResult) -> str:
+    """A short plain-text Chinese answer: each benefit, what is missing, how to apply, notes."""
+    p = result.profile
+    where = f"{result.region_label}，" if result.region_label else ""
+    lines = [f"养老补贴测算（{where}老人{p.age}周岁）"]
+    if result.region_needed:
+        lines.append("您还没告诉我老人住在哪里，下面先按全国的一般规定测算；告诉我城市后，可以按当地标准再算一次。")
+    order = (Status.ELIGIBLE, Status.LIKELY, Status.UNKNOWN, Status.NOT_ELIGIBLE)
+    for status in order:
+        for b in result.benefits:
+            if b.status is not status:
+                continue
+            head = f"{_MARKS[b.status]}{b.name}"
+            if b.granted and b.amount:
+                head += f"：{b.amount.rstrip('。')}"
+            if b.sample:
+                head += "（示例数据）"
+            if b.automatic and b.granted:
+                head += "，不用申请，自动发放"
+            lines.append(f"{head}。{b.reason}")
+
+    questions = result.questions
+    if questions or result.needs_assessment:
+        lines.append("")
+        lines.append("还需要了解：")
+        lines.extend(f"· {q}" for q in questions)
+        if result.needs_assessment:
+            lines.append(f"· {ASSESSMENT_ADVICE}")
+
+    to_apply = [b for b in result.benefits if b.granted]
+    if to_apply:
+        lines.append("")
+        lines.append("怎么办理：")
+        lines.extend(f"· {b.name}：{b.how_to_apply}" for b in to_apply)
+
+    notes = [n for b in result.benefits if b.granted or b.status is Status.UNKNOWN for n in b.notes]
+    if result.sample_data:
+        notes.append(SAMPLE_NOTE)
+    shown_unverified = any(b.unverified and b.notes for b in result.benefits if b.status is not Status.NOT_ELIGIBLE)
+    if result.unverified and not shown_unverified:
+        notes.append(UNVERIFIED_NOTE)
+    if notes:
+        lines.append("")
+        lines.extend(dict.fromkeys(notes))
+    return "\n".join(lines).strip()

@@ -1,0 +1,617 @@
+"""Elder-care subsidy check (bot/eligibility.py) against the real rules file and small in-memory rules."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.eligibility import (
+    CARE_LEVELS,
+    DEFAULT_RULES_PATH,
+    ECONOMIC,
+    NATIONAL,
+    QUESTIONS,
+    SAMPLE_NOTE,
+    ElderProfile,
+    RulesError,
+    Status,
+    care_level_from_text,
+    check,
+    load_rules,
+    parse_age,
+    parse_economic,
+    parse_yes_no,
+    region_chain,
+    render_text,
+    rules_from_mapping,
+    self_care_from_adl,
+)
+
+TODAY = dt.date(2026, 11, 22)
+E, L, N, U = Status.ELIGIBLE, Status.LIKELY, Status.NOT_ELIGIBLE, Status.UNKNOWN
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+
+
+def run(rules, age, region=None, hukou=None, economic=None, care=None, assessed=False, today=TODAY, parents=None):
+    profile = ElderProfile(age, region, hukou, economic, care, assessed)
+    return check(profile, rules, parents=parents, today=today)
+
+
+# --------------------------------------------------------------------------- the rules file
+
+
+def test_rules_file_lists_the_six_benefits_in_display_order(rules):
+    assert [b.code for b in rules.benefits] == [
+        "elder.age_allowance", "elder.service_subsidy", "elder.care_subsidy", "elder.care_voucher",
+        "elder.home_adaptation", "elder.institution",
+    ]
+    assert rules.benefits[3].service == "elder.care_subsidy"  # the catalogue describes vouchers there
+
+
+def test_rules_file_uses_the_catalogue_region_codes(rules):
+    from bot.catalog.loader import load_content
+    from bot.config import CONTENT_DIR
+
+    content = load_content(CONTENT_DIR)
+    codes = {region.code for region, _ in content.regions}
+    for code in rules.layers:
+        assert code == NATIONAL or code in codes, code
+
+
+def test_sample_cities_are_flagged_and_sourced_cities_are_not(rules):
+    for code in ("hunan-chenzhou", "liaoning-yingkou", "hebei-qinhuangdao"):
+        assert rules.layers[code]["elder.age_allowance"]["sample"] is True
+    for code in ("zhejiang", "zhejiang-hangzhou"):
+        assert not rules.layers[code]["elder.age_allowance"].get("sample", False)
+
+
+# --------------------------------------------------------------------------- 高龄津贴
+
+
+@pytest.mark.parametrize(
+    "region, age, status, monthly",
+    [
+        ("zhejiang-hangzhou", 79, N, None),
+        ("zhejiang-hangzhou", 80, E, 60),  # exactly 80
+        ("zhejiang-hangzhou", 89, E, 60),
+        ("zhejiang-hangzhou", 90, E, 100),  # band change 89 -> 90
+        ("zhejiang-hangzhou", 99, E, 100),
+        ("zhejiang-hangzhou", 100, E, 800),  # Hangzhou raised 100+
+        ("zhejiang-hangzhou", 112, E, 800),
+        ("zhejiang-hangzhou-xihu", 85, E, 60),  # district falls back to its city
+        ("zhejiang", 80, E, 60),
+        ("zhejiang", 89, E, 60),
+        ("zhejiang", 90, E, 100),
+        ("zhejiang", 100, E, 300),  # provincial minimum
+        ("zhejiang-ningbo", 95, E, 100),  # another city falls back to the province
+        ("hunan-chenzhou", 85, E, 50),
+        ("hunan-chenzhou", 100, E, 500),
+        ("liaoning-yingkou", 92, E, 150),
+        ("hebei-qinhuangdao", 100, E, 600),
+        ("hebei-qinhuangdao", 79, N, None),
+        ("hunan-changsha", 85, U, None),  # no local data
+        (None, 85, U, None),  # no region
+    ],
+)
+def test_age_allowance_by_region_and_age(rules, region, age, status, monthly):
+    b = run(rules, age, region, hukou=True).benefit("elder.age_allowance")
+    assert b.status is status
+    assert b.monthly == monthly
+
+
+@pytest.mark.parametrize(
+    "region, sample, automatic",
+    [
+        ("zhejiang", False, True),
+        ("zhejiang-hangzhou", False, True),  # inherited from the province layer
+        ("hunan-chenzhou", True, False),
+        ("liaoning-yingkou", True, False),
+        ("hebei-qinhuangdao", True, False),
+    ],
+)
+def test_age_allowance_sample_and_automatic_flags(rules, region, sample, automatic):
+    b = run(rules, 85, region, hukou=True).benefit("elder.age_allowance")
+    assert (b.sample, b.automatic) == (sample, automatic)
+
+
+def test_age_allowance_reason_names_the_matched_rule(rules):
+    zj = run(rules, 85, "zhejiang", hukou=True).benefit("elder.age_allowance")
+    assert zj.reason.startswith("浙江省户籍、年满80周岁：80—89周岁每月60元")
+    assert "浙江省标准" in zj.reason
+    hz = run(rules, 100, "zhejiang-hangzhou", hukou=True).benefit("elder.age_allowance")
+    assert "杭州市户籍" in hz.reason and "100周岁及以上每月800元" in hz.reason and "杭州市标准" in hz.reason
+
+
+def test_zhejiang_allowance_is_paid_without_application(rules):
+    result = run(rules, 85, "zhejiang-hangzhou", hukou=True)
+    b = result.benefit("elder.age_allowance")
+    assert b.automatic and "免申即享" in b.how_to_apply
+    assert "高龄津贴：每月60元，不用申请，自动发放" in render_text(result)
+
+
+def test_age_79_is_told_how_long_to_wait(rules):
+    b = run(rules, 79, "zhejiang", hukou=True).benefit("elder.age_allowance")
+    assert b.status is N
+    assert "还差1年" in b.reason
+
+
+@pytest.mark.parametrize("region, place", [("zhejiang", "浙江"), ("zhejiang-hangzhou", "杭州"),
+                                           ("hunan-chenzhou", "郴州")])
+def test_non_local_hukou_gets_no_local_allowance_and_is_told_why(rules, region, place):
+    result = run(rules, 88, region, hukou=False)
+    b = result.benefit("elder.age_allowance")
+    assert b.status is N and b.monthly is None
+    assert "户籍" in b.reason and place in b.reason
+    assert b.unmet
+    assert b.reason in render_text(result)
+
+
+def test_unknown_hukou_is_asked(rules):
+    result = run(rules, 85, "zhejiang-hangzhou", hukou=None, economic="none", care="intact", assessed=True)
+    b = result.benefit("elder.age_allowance")
+    assert b.status is U and b.missing == ["local_hukou"]
+    assert result.missing == ["local_hukou"]
+    assert result.next_question() == "老人是杭州市户籍吗？"
+
+
+def test_region_without_local_data_says_local_rules_are_missing(rules):
+    b = run(rules, 85, "hunan-changsha", hukou=True).benefit("elder.age_allowance")
+    assert b.missing == ["local_rules"]
+    assert "由各地规定" in b.reason
+
+
+# --------------------------------------------------------------------------- missing region
+
+
+def test_missing_region_uses_national_default_and_asks_for_the_region(rules):
+    result = run(rules, 85, None, hukou=True, economic="dibao", care="severe", assessed=True)
+    assert result.chain == [NATIONAL]
+    assert result.region_needed
+    assert result.missing[0] == "region"
+    assert result.next_question() == QUESTIONS["region"]
+    allowance = result.benefit("elder.age_allowance")
+    assert allowance.status is U and allowance.missing == ["region"]
+    # national rules still answer what they can
+    assert result.benefit("elder.service_subsidy").status is L
+    assert result.benefit("elder.institution").status is N
+    assert all(b.rule_region == NATIONAL for b in result.benefits)
+    assert "全国的一般规定" in render_text(result)
+
+
+# --------------------------------------------------------------------------- other benefits
+
+
+@pytest.mark.parametrize(
+    "age, economic, care, assessed, status, missing",
+    [
+        (80, "dibao", None, False, L, []),  # 80+ 低保: no disability needed
+        (95, "tekun", "intact", True, L, []),
+        (79, "dibao", None, False, U, ["care_level"]),
+        (70, "tekun", "severe", True, L, []),
+        (70, "dibao", "mild", True, L, []),
+        (70, "dibao", "intact", True, N, []),
+        (85, "none", None, False, N, []),
+        (85, "low_income", None, False, N, []),
+        (59, "dibao", "severe", True, N, []),
+        (70, None, "severe", True, U, ["economic"]),
+        (70, None, None, False, U, ["economic", "care_level"]),
+    ],
+)
+def test_service_subsidy(rules, age, economic, care, assessed, status, missing):
+    b = run(rules, age, "zhejiang-hangzhou", True, economic, care, assessed).benefit("elder.service_subsidy")
+    assert b.status is status
+    assert b.missing == missing
+    if status is L:
+        assert "以当地规定为准" in b.reason  # typical practice, not a binding rule
+        assert "100—200元" in b.amount
+
+
+def test_service_subsidy_reason_shows_which_condition_matched(rules):
+    old = run(rules, 82, "zhejiang", True, "dibao").benefit("elder.service_subsidy")
+    assert "低保老人、年满80周岁" in old.reason
+    disabled = run(rules, 66, "zhejiang", True, "tekun", "moderate", True).benefit("elder.service_subsidy")
+    assert "特困老人、年满60周岁、中度失能" in disabled.reason
+    refused = run(rules, 66, "zhejiang", True, "dibao", "intact", True).benefit("elder.service_subsidy")
+    assert "年满80周岁的不要求失能" in refused.reason
+
+
+@pytest.mark.parametrize(
+    "care, assessed, status, needs_assessment",
+    [
+        ("intact", True, N, False),
+        ("mild", True, L, False),
+        ("moderate", True, L, False),
+        ("severe", False, L, True),
+        ("total", True, L, False),
+        (None, False, U, False),
+    ],
+)
+def test_care_subsidy(rules, care, assessed, status, needs_assessment):
+    b = run(rules, 75, "hunan-chenzhou", True, "none", care, assessed).benefit("elder.care_subsidy")
+    assert (b.status, b.needs_assessment) == (status, needs_assessment)
+
+
+@pytest.mark.parametrize(
+    "care, assessed, today, status",
+    [
+        ("moderate", True, TODAY, E),
+        ("severe", True, TODAY, E),
+        ("total", True, TODAY, E),
+        ("mild", True, TODAY, N),
+        ("intact", True, TODAY, N),
+        ("severe", False, TODAY, L),  # from a description: assess first
+        (None, False, TODAY, U),
+        ("severe", True, dt.date(2025, 10, 1), N),  # before the nationwide start
+        ("severe", True, dt.date(2026, 1, 1), E),
+    ],
+)
+def test_care_voucher(rules, care, assessed, today, status):
+    b = run(rules, 70, "liaoning-yingkou", True, "none", care, assessed, today=today).benefit("elder.care_voucher")
+    assert b.status is status
+    assert b.unverified  # secondary sources only
+    if status is E:
+        assert "800元" in b.amount
+    if today < dt.date(2026, 1, 1):
+        assert "2026年1月1日" in b.reason
+
+
+@pytest.mark.parametrize(
+    "region, age, status, share",
+    [
+        ("zhejiang", 59, N, None),
+        ("zhejiang", 60, E, "50%"),
+        ("zhejiang", 79, E, "50%"),
+        ("zhejiang", 80, E, "60%"),
+        ("zhejiang-hangzhou", 101, E, "60%"),
+        ("hebei-qinhuangdao", 70, L, None),  # national: local rules decide
+        (None, 70, L, None),
+    ],
+)
+def test_home_adaptation(rules, region, age, status, share):
+    b = run(rules, age, region, True, "none", "intact", True).benefit("elder.home_adaptation")
+    assert b.status is status
+    if share:
+        assert share in b.amount and "2万元" in b.amount
+        assert "浙里康养" in b.how_to_apply
+
+
+@pytest.mark.parametrize(
+    "economic, status",
+    [("tekun", E), ("dibao", N), ("low_income", N), ("none", N), (None, U)],
+)
+def test_institution_support_is_for_tekun(rules, economic, status):
+    b = run(rules, 72, "hunan-chenzhou", True, economic, "moderate", True).benefit("elder.institution")
+    assert b.status is status
+    if status is N:
+        assert "特困人员认定" in b.reason  # tells how to become eligible
+
+
+def test_every_benefit_is_refused_under_60(rules):
+    result = run(rules, 55, "zhejiang-hangzhou", True, "tekun", "total", True)
+    assert all(b.status is N for b in result.benefits)
+    assert result.granted == []
+
+
+def test_unknown_answers_give_unknown_not_refusal(rules):
+    result = run(rules, 85, "zhejiang-hangzhou")
+    statuses = {b.code: b.status for b in result.benefits}
+    assert statuses == {
+        "elder.age_allowance": U, "elder.service_subsidy": U, "elder.care_subsidy": U,
+        "elder.care_voucher": U, "elder.home_adaptation": E, "elder.institution": U,
+    }
+    assert result.missing == ["local_hukou", "economic", "care_level"]
+    assert result.questions == ["老人是杭州市户籍吗？", QUESTIONS["economic"], QUESTIONS["care_level"]]
+
+
+# --------------------------------------------------------------------------- sample data
+
+
+def test_sample_flag_reaches_result_and_text(rules):
+    result = run(rules, 85, "hunan-chenzhou-beihu", True, "none", "intact", True)
+    assert result.benefit("elder.age_allowance").sample
+    assert result.sample_data
+    text = render_text(result)
+    assert SAMPLE_NOTE in text and "（示例数据）" in text and "确认" in text
+
+
+def test_sourced_region_has_no_sample_note(rules):
+    result = run(rules, 85, "zhejiang-hangzhou", True, "none", "intact", True)
+    assert not result.sample_data
+    assert SAMPLE_NOTE not in render_text(result)
+
+
+def _mini(**national_overrides):
+    national = {"min_age": 60, "apply": "向社区申请。", "source": "测试", "amount_text": "标准由当地规定。"}
+    national.update(national_overrides)
+    return {
+        "benefits": [{"code": "elder.age_allowance", "name": "高龄津贴"}],
+        "regions": {
+            "national": {"label": "全国", "benefits": {"elder.age_allowance": national}},
+            "prov": {"label": "某省", "benefits": {"elder.age_allowance": {
+                "sample": True, "typical": True, "min_age": 80,
+                "bands": [{"min_age": 80, "monthly": 70, "label": "80周岁以上"}]}}},
+            "prov-city": {"label": "某市", "benefits": {"elder.age_allowance": {
+                "bands": [{"min_age": 80, "monthly": 90, "label": "80周岁以上"}]}}},
+        },
+    }
+
+
+def test_sample_in_a_parent_layer_propagates_through_a_city_override():
+    rules = rules_from_mapping(_mini())
+    b = check(ElderProfile(85, "prov-city"), rules, today=TODAY).benefit("elder.age_allowance")
+    assert b.monthly == 90 and b.rule_region == "prov-city"
+    assert b.sample
+    assert b.status is E  # "typical" belongs to the province layer and is not inherited
+
+
+def test_sample_flag_on_the_national_rule_propagates():
+    rules = rules_from_mapping(_mini(sample=True))
+    result = check(ElderProfile(70, None), rules, today=TODAY)
+    assert result.sample_data and SAMPLE_NOTE in render_text(result)
+
+
+# --------------------------------------------------------------------------- region ancestry
+
+
+@pytest.mark.parametrize(
+    "code, parents, expected",
+    [
+        (None, None, ["national"]),
+        ("zhejiang-hangzhou-xihu", None, ["zhejiang-hangzhou-xihu", "zhejiang-hangzhou", "zhejiang", "national"]),
+        ("x", {"x": "y", "y": "z", "z": None}, ["x", "y", "z", "national"]),
+        ("x", {"x": ["y", "z", "national"]}, ["x", "y", "z", "national"]),
+        ("x", {"x": ["x", "y"]}, ["x", "y", "national"]),
+        ("x", {"x": "y", "y": "x"}, ["x", "y", "national"]),  # a cycle does not loop forever
+        ("x", lambda c: ["x", "p"], ["x", "p", "national"]),
+        ("x", lambda c: ["p"], ["x", "p", "national"]),
+        ("x", {}, ["x", "national"]),
+    ],
+)
+def test_region_chain(code, parents, expected):
+    assert region_chain(code, parents) == expected
+
+
+def test_check_accepts_a_plain_parent_dict(rules):
+    parents = {"330106": "zhejiang-hangzhou", "zhejiang-hangzhou": "zhejiang"}
+    b = run(rules, 100, "330106", True, parents=parents).benefit("elder.age_allowance")
+    assert (b.monthly, b.rule_region) == (800, "zhejiang-hangzhou")
+
+
+def test_check_accepts_a_callable(rules):
+    b = run(rules, 100, "somewhere", True, parents=lambda code: [code, "zhejiang"]).benefit("elder.age_allowance")
+    assert (b.monthly, b.rule_region) == (300, "zhejiang")
+
+
+# --------------------------------------------------------------------------- loader errors
+
+
+def _set(data, path, value):
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+
+
+_DELETE = object()
+ZJ_ALLOWANCE = ("regions", "zhejiang", "benefits", "elder.age_allowance")
+NAT = ("regions", "national", "benefits")
+ZJF = "regions.zhejiang.benefits.elder.age_allowance"
+
+
+@pytest.mark.parametrize(
+    "path, value, field, message",
+    [
+        (ZJ_ALLOWANCE + ("bands", 0, "monthly"), "六十", f"{ZJF}.bands.0.monthly", "whole number"),
+        (ZJ_ALLOWANCE + ("bands", 1, "min_age"), 85, f"{ZJF}.bands.1.min_age", "overlap"),
+        (ZJ_ALLOWANCE + ("bands", 0, "amount_text"), "六十元", f"{ZJF}.bands.0", "exactly one"),
+        (ZJ_ALLOWANCE + ("automatic",), "yes", f"{ZJF}.automatic", "true or false"),
+        (ZJ_ALLOWANCE + ("valid_from",), "2023-13-01", f"{ZJF}.valid_from", "date"),
+        (ZJ_ALLOWANCE + ("amount",), 60, f"{ZJF}.amount", "unknown field"),
+        (NAT + ("elder.service_subsidy", "economic"), ["dibao", "poor"],
+         "regions.national.benefits.elder.service_subsidy.economic.1", "unknown value 'poor'"),
+        (NAT + ("elder.care_subsidy", "care_levels"), ["bedridden"],
+         "regions.national.benefits.elder.care_subsidy.care_levels.0", "unknown value"),
+        (NAT + ("elder.care_subsidy", "apply"), _DELETE, "regions.national.benefits.elder.care_subsidy.apply",
+         "field required"),
+        (NAT + ("elder.care_subsidy",), _DELETE, "regions.national.benefits.elder.care_subsidy",
+         "national rule"),
+        (("regions", "national"), _DELETE, "regions.national", "field required"),
+        (("regions", "zhejiang", "benefits", "elder.pension"), {"min_age": 60},
+         "regions.zhejiang.benefits.elder.pension", "unknown benefit"),
+        (("regions", "Zhe Jiang"), {"label": "x", "benefits": {}}, "regions.Zhe Jiang", "bad region code"),
+        (("regions", "zhejiang", "label"), "", "regions.zhejiang.label", "non-empty text"),
+        (("benefits", 1, "code"), "elder.age_allowance", "benefits.1.code", "duplicate"),
+    ],
+)
+def test_bad_rules_name_file_and_field(tmp_path, raw, path, value, field, message):
+    data = copy.deepcopy(raw)
+    _set(data, path, value)
+    target = tmp_path / "eligibility.yml"
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesError) as info:
+        load_rules(target)
+    err = info.value
+    assert err.file == str(target) and err.field == field
+    assert message in err.message
+    assert str(err).startswith(f"{target}: {field}: ")
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    target = tmp_path / "eligibility.yml"
+    target.write_text("benefits:\n  - code: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RulesError) as info:
+        load_rules(target)
+    assert info.value.field.startswith("line ")
+    assert str(target) in str(info.value)
+
+
+def test_missing_file_is_a_rules_error(tmp_path):
+    with pytest.raises(RulesError, match="cannot read"):
+        load_rules(tmp_path / "nope.yml")
+
+
+# --------------------------------------------------------------------------- profile and answers
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"age": -1}, {"age": 131}, {"age": "85"}, {"age": True},
+        {"age": 80, "economic": "poor"}, {"age": 80, "care_level": "bedridden"},
+    ],
+)
+def test_profile_rejects_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        ElderProfile(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "text, level, needs_assessment",
+    [
+        ("卧床不起", "severe", True),
+        ("瘫痪在床好几年了", "severe", True),
+        ("完全不能自理，靠鼻饲", "total", True),
+        ("生活不能自理", "severe", True),
+        ("需要有人扶着才能走", "moderate", True),
+        ("部分自理", "moderate", True),
+        ("不能完全自理", "moderate", True),
+        ("坐轮椅", "moderate", True),
+        ("基本能自理，偶尔需要帮忙", "mild", True),
+        ("能自理", "intact", True),
+        ("身体硬朗得很", "intact", True),
+        ("评估结果是重度失能", "severe", False),
+        ("中度失能", "moderate", False),
+        ("评估是能力完好", "intact", False),
+        ("完全失能", "total", False),
+        ("應該是重度失能，還沒做過評估", "severe", True),  # Traditional Chinese, not assessed
+        ("不知道", None, True),
+        ("", None, True),
+    ],
+)
+def test_care_level_from_text(text, level, needs_assessment):
+    assert care_level_from_text(text) == (level, needs_assessment)
+
+
+@pytest.mark.parametrize(
+    "text, age",
+    [("85", 85), ("八十五岁", 85), ("1940年出生", 86), ("85周岁了", 85), ("一百零二岁", 102), ("我妈今年89了", 89)],
+)
+def test_ages_are_parsed_with_the_shared_parser(text, age):
+    assert parse_age(text, dt.date(2026, 5, 1)) == age
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("低保户", "dibao"), ("我们家吃低保", "dibao"), ("五保户", "tekun"), ("是特困人员", "tekun"),
+        ("低收入家庭", "low_income"), ("低边户", "low_income"), ("都不是", "none"), ("没有", "none"),
+        ("不是低保，是低收入", "low_income"), ("不是低保户", "none"), ("普通家庭", "none"), ("你好", None), ("", None),
+    ],
+)
+def test_parse_economic(text, code):
+    assert parse_economic(text) == code
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("是", True), ("是的", True), ("本地户口", True), ("户口在杭州", True), ("没错", True),
+        ("不是", False), ("外地户口", False), ("户口不在这边", False), ("没有", False), ("嗯…", True),
+        ("不清楚吧", None),
+    ],
+)
+def test_parse_yes_no(text, answer):
+    assert parse_yes_no(text) is answer
+
+
+@pytest.mark.parametrize("unable, result", [(0, "full"), (1, "partial"), (3, "partial"), (4, "lost"), (6, "lost")])
+def test_self_care_from_adl(unable, result):
+    assert self_care_from_adl(unable) == result
+
+
+@pytest.mark.parametrize("unable", [-1, 7, "3", True])
+def test_self_care_from_adl_rejects_bad_counts(unable):
+    with pytest.raises(ValueError):
+        self_care_from_adl(unable)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def test_render_text_order_amounts_missing_apply_notes(rules):
+    result = run(rules, 85, "hunan-chenzhou", True, "dibao", None)
+    text = render_text(result)
+    lines = text.splitlines()
+    assert lines[0] == "养老补贴测算（郴州市，老人85周岁）"
+    allowance = text.index("【符合】高龄津贴：每月50元（示例数据）")
+    unknown = text.index("【待确认】失能老年人护理补贴")
+    refused = text.index("【不符合】特困人员供养")
+    missing = text.index("还需要了解：")
+    apply = text.index("怎么办理：")
+    note = text.index(SAMPLE_NOTE)
+    assert allowance < unknown < refused < missing < apply < note
+    assert QUESTIONS["care_level"] in text
+    assert "老年人能力评估" in text
+    assert "。。" not in text
+
+
+def test_render_text_only_explains_how_to_apply_for_granted_benefits(rules):
+    text = render_text(run(rules, 85, "zhejiang-hangzhou", True, "none", "intact", True))
+    how = text[text.index("怎么办理："):]
+    assert "高龄津贴" in how and "居家适老化改造补助" in how
+    assert "特困人员供养" not in how and "经济困难老年人养老服务补贴" not in how
+
+
+_answers = st.tuples(
+    st.integers(0, 130),
+    st.sampled_from([None, "zhejiang", "zhejiang-hangzhou", "hunan-chenzhou", "liaoning-yingkou", "hunan-changsha"]),
+    st.sampled_from([None, True, False]),
+    st.sampled_from((None,) + ECONOMIC),
+    st.sampled_from((None,) + CARE_LEVELS),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_answers)
+def test_every_result_is_consistent(rules, answers):
+    age, region, hukou, economic, care, assessed = answers
+    result = run(rules, age, region, hukou, economic, care, assessed)
+    assert [b.code for b in result.benefits] == [b.code for b in rules.benefits]
+    for b in result.benefits:
+        assert b.reason
+        if b.status is N:
+            assert b.unmet and not b.missing
+        elif b.status is U:
+            assert b.missing and not b.unmet
+        else:
+            assert not b.unmet and not b.missing and b.how_to_apply
+        if b.status is E:
+            assert not b.needs_assessment
+    text = render_text(result)
+    assert all(b.name in text for b in result.benefits)
+    assert (SAMPLE_NOTE in text) == result.sample_data
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(80, 129), st.sampled_from(["zhejiang", "zhejiang-hangzhou", "hebei-qinhuangdao"]))
+def test_allowance_never_drops_with_age(rules, age, region):
+    younger = run(rules, age, region, True).benefit("elder.age_allowance").monthly
+    older = run(rules, age + 1, region, True).benefit("elder.age_allowance").monthly
+    assert younger is not None and older >= younger
