@@ -6,6 +6,8 @@
     GET  /console/               the console (signed in)
     GET  /console/static/...     the console's CSS (public: no data in it)
     GET  /api/console/me         {"name", "display_name"} (signed in)
+    POST /api/console/assist     {"text", "region"?} -> top three services with confidence, the region
+    GET  /api/console/guide      ?service=&region=&age= -> the guide (text, html, read_aloud)
 
 Everything else under /console/ and /api/console/ answers 401 without a valid
 session. POSTs must come from the same origin (Origin or Referer header), and the
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from .. import render
+from . import assist as assist_mod
 from .auth import Staff, StaffAuth
 
 COOKIE = "mz_staff"
@@ -111,6 +114,46 @@ async def me(request: web.Request) -> web.Response:
                              headers={"Cache-Control": "no-store"})
 
 
+async def assist(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "invalid JSON"}, status=400)
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        return web.json_response({"error": "text: 1-2000 characters"}, status=400)
+    catalog = request.app["catalog"]
+    settings = request.app["settings"]
+    parsed = await assist_mod.parse(request.app["http"], request.app["rasa_url"], settings.rasa_token, text)
+    if parsed is None:
+        return web.json_response({"error": "NLU unavailable", "candidates": []}, status=503)
+    region_text = body.get("region") if isinstance(body.get("region"), str) else None
+    cands, region = await asyncio.to_thread(
+        lambda: (assist_mod.candidates(parsed, catalog), assist_mod.region_of(catalog, region_text or text)))
+    intent = (parsed.get("intent") or {}).get("name")
+    return web.json_response({"intent": intent, "candidates": assist_mod.as_dicts(cands), "region": region},
+                             headers={"Cache-Control": "no-store"})
+
+
+async def guide(request: web.Request) -> web.Response:
+    catalog = request.app["catalog"]
+    service = request.query.get("service", "")
+    region_text = request.query.get("region") or None
+    age_raw = request.query.get("age") or None
+    age = int(age_raw) if age_raw and age_raw.isdigit() and int(age_raw) <= 130 else None
+
+    def build():
+        if catalog.service(service) is None:
+            return 404, {"error": "unknown service"}
+        region = assist_mod.region_of(catalog, region_text) if region_text else None
+        if region_text and region is None:
+            return 400, {"error": "unknown region"}
+        return 200, {**assist_mod.guide(catalog, service, region["code"] if region else None, age), "region": region}
+
+    status, data = await asyncio.to_thread(build)
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
+
+
 def setup(app: web.Application, db_url: str) -> None:
     app[AUTH_KEY] = StaffAuth(db_url)
     app.middlewares.append(require_staff)
@@ -120,4 +163,6 @@ def setup(app: web.Application, db_url: str) -> None:
     app.router.add_get("/console/", home)
     app.router.add_get("/console", home)
     app.router.add_get("/api/console/me", me)
+    app.router.add_post("/api/console/assist", assist)
+    app.router.add_get("/api/console/guide", guide)
     app.router.add_static("/console/static/", STATIC)
