@@ -173,7 +173,9 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
         return 1
     telegram_line = ("  Telegram:     polling; open your bot in Telegram and send /start\n" if has_token else
                      "  Telegram:     off (set TELEGRAM_TOKEN to serve citizens on Telegram too)\n")
-    print(f"\n  Web chat:     {stack.web_url}\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook"
+    print(f"\n  Web chat:     {stack.web_url}\n  Staff console: {stack.web_url}console/ "
+          f"(accounts: .venv/bin/python -m bot staff add NAME)"
+          f"\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook"
           f"\n{telegram_line}  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.", flush=True)
     try:
         while all(p.poll() is None for p in stack.procs):
