@@ -206,6 +206,16 @@ async def test_cross_origin_posts_are_refused(client):
     assert resp.status == 403
 
 
+async def test_fetch_metadata_decides_when_present(client):
+    cross = {"Sec-Fetch-Site": "cross-site", "Origin": str(client.make_url("")).rstrip("/")}
+    resp = await client.post("/console/login", data={"name": "wang.li", "password": PASSWORD},
+                             headers=cross, allow_redirects=False)
+    assert resp.status == 403  # a matching Origin does not override the browser's own verdict
+    resp = await client.post("/console/login", data={"name": "wang.li", "password": PASSWORD},
+                             headers={"Sec-Fetch-Site": "same-origin"}, allow_redirects=False)
+    assert resp.status == 303
+
+
 async def test_citizen_pages_never_show_console_data(client):
     await _sign_in(client)
     for path in ("/", "/healthz", "/static/chat.js"):

@@ -35,15 +35,20 @@ AUTH_KEY = web.AppKey("staff_auth", StaffAuth)
 def _page(template: str, status: int = 200, **context) -> web.Response:
     html = render.environment("html").get_template(template).render(**context)
     return web.Response(text=html, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
 
 def _same_origin(request: web.Request) -> bool:
+    """Browsers send Sec-Fetch-Site, which a page cannot forge; otherwise compare Origin
+    (or Referer) with our host. Console pages use ``Referrer-Policy: same-origin`` so that
+    the browser does send them."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
     origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin:
+    if not origin or origin == "null":
         return False
-    parts = urlsplit(origin)
-    return parts.netloc == request.host
+    return urlsplit(origin).netloc == request.host
 
 
 def _remote(request: web.Request) -> str:
