@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.assistant import Assistant
+from bot.catalog.db import get_engine
 from bot.catalog.loader import load_content, write_catalog
 from bot.catalog.migrate import upgrade
 from bot.catalog.queries import Catalog
@@ -157,3 +160,18 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """A schema of its own in the session's PostgreSQL test database, migrated to head."""
+    _, base = pg_database
+    schema = f"t_{uuid.uuid4().hex[:8]}"
+    with get_engine(base).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    with get_engine(base).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

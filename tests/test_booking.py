@@ -4,20 +4,19 @@ on SQLite and on the local PostgreSQL server."""
 from __future__ import annotations
 
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import booking
 from bot.booking import BookingService, load_schedules
 from bot.catalog import models
-from bot.catalog.db import get_engine, session_scope
+from bot.catalog.db import session_scope
 from bot.catalog.migrate import upgrade
 
 TODAY = date(2026, 11, 23)  # a Monday
@@ -221,21 +220,6 @@ def test_concurrent_bookings_sqlite(db_url):
     assert len(ok) == 5 and booked == 5 and rows == 5
     assert {r.reason for r in results if not r.ok} <= {"full", "busy"}
     assert len({r.booking.code for r in ok}) == 5
-
-
-@pytest.fixture
-def pg_url(pg_database):
-    """A schema of its own in the session's PostgreSQL test database."""
-    _, base = pg_database
-    schema = f"booking_{uuid.uuid4().hex[:8]}"
-    with get_engine(base).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    get_engine(url).dispose()
-    with get_engine(base).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.mark.postgres

@@ -246,3 +246,32 @@ class LoginAttempt(Base):
     remote = Column(String(64), nullable=False, index=True)
     at = Column(DateTime, nullable=False)
     ok = Column(Boolean, nullable=False)
+
+
+class Handoff(Base):
+    """A conversation handed from the bot to a person: waiting -> active -> closed."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(16), nullable=False)  # web | telegram
+    sender = Column(String(128), nullable=False, index=True)  # the Rasa sender id (web-..., tg-...)
+    status = Column(String(16), nullable=False)  # waiting | active | closed
+    reason = Column(String(32), nullable=False)  # asked | bot_failed
+    understood = Column(JSON, nullable=False)  # what the bot understood: service, region, form answers
+    created_at = Column(DateTime, nullable=False)
+    taken_by = Column(Integer, ForeignKey("staff_accounts.id"), nullable=True)
+    taken_at = Column(DateTime, nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    outcome = Column(String(16), nullable=True)  # back_to_bot | closed | timed_out | citizen_left
+
+
+class HandoffMessage(Base):
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    author = Column(String(16), nullable=False)  # citizen | bot | operator | system
+    text = Column(Text, nullable=False)
+    delivered = Column(Boolean, nullable=False, default=False)  # operator/system messages: reached the citizen

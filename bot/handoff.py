@@ -1,0 +1,207 @@
+"""Live handoff from the bot to hotline staff (the desk), independent of channels.
+
+A conversation (a Rasa sender id such as ``web-…`` or ``tg-…``) enters the queue when
+the citizen asks for a person or the bot fails twice in a row. While it is open the
+channels do not forward the citizen's messages to Rasa: they record them here, and
+deliver what the operator writes. Lifecycle:
+
+    waiting --take--> active --hand_back / close--> closed
+    waiting --expire (no operator in time)--> closed (the citizen gets the hotline)
+
+At most one open handoff per conversation (a partial unique index), and only one
+operator can take a waiting conversation (a conditional UPDATE). Transcripts shown to
+staff mask ID-card and mobile numbers unless an operator reveals them, which is logged.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .catalog import models
+from .catalog.db import session_scope
+
+logger = logging.getLogger(__name__)
+audit = logging.getLogger("minzheng.audit")
+
+OPEN = ("waiting", "active")
+_ID_CARD = re.compile(r"(?<![0-9])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9])")
+_MOBILE = re.compile(r"(?<![0-9])(1[3-9]\d)(\d{4})(\d{4})(?![0-9])")
+
+
+def mask_personal(text: str) -> str:
+    """ID-card numbers keep their region code and last four, mobiles their first three and last four."""
+    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)[-4:]}", text)
+    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+@dataclass(frozen=True)
+class Line:
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    id: int
+    channel: str
+    sender: str
+    status: str
+    reason: str
+    understood: Dict[str, Any]
+    created_at: datetime
+    waited_seconds: int
+    taken_by: Optional[int]
+    transcript: List[Line] = field(default_factory=list)
+
+
+class HandoffError(ValueError):
+    pass
+
+
+class HandoffDesk:
+    def __init__(self, db_url: str, now: Callable[[], datetime] = datetime.utcnow):
+        self.db_url = db_url
+        self.now = now
+
+    # -- helpers -------------------------------------------------------------------------
+    def _view(self, s, h: models.Handoff, with_transcript: bool = False, reveal: bool = False) -> HandoffView:
+        lines: List[Line] = []
+        if with_transcript:
+            rows = s.execute(select(models.HandoffMessage).where(models.HandoffMessage.handoff_id == h.id)
+                             .order_by(models.HandoffMessage.id)).scalars()
+            lines = [Line(r.at, r.author, r.text if reveal else mask_personal(r.text)) for r in rows]
+        end = h.taken_at or h.closed_at or self.now()
+        return HandoffView(h.id, h.channel, h.sender, h.status, h.reason, dict(h.understood or {}),
+                           h.created_at, int((end - h.created_at).total_seconds()), h.taken_by, lines)
+
+    def _add(self, s, handoff_id: int, author: str, text: str, delivered: bool) -> None:
+        s.add(models.HandoffMessage(handoff_id=handoff_id, at=self.now(), author=author, text=text[:4000],
+                                    delivered=delivered))
+
+    def _open(self, s, sender: str) -> Optional[models.Handoff]:
+        return s.execute(select(models.Handoff).where(models.Handoff.sender == sender,
+                                                      models.Handoff.status.in_(OPEN))).scalar_one_or_none()
+
+    # -- the citizen's side (channels) ----------------------------------------------------------
+    def request(self, channel: str, sender: str, reason: str, understood: Optional[Dict[str, Any]] = None,
+                transcript: Iterable[Tuple[str, str]] = ()) -> HandoffView:
+        """Queue the conversation (or return its open handoff)."""
+        if channel not in ("web", "telegram") or reason not in ("asked", "bot_failed"):
+            raise HandoffError("bad channel or reason")
+        try:
+            with session_scope(self.db_url) as s:
+                existing = self._open(s, sender)
+                if existing is not None:
+                    return self._view(s, existing)
+                h = models.Handoff(channel=channel, sender=sender, status="waiting", reason=reason,
+                                   understood=understood or {}, created_at=self.now())
+                s.add(h)
+                s.flush()
+                for author, text in transcript:
+                    if author in ("citizen", "bot") and text:
+                        self._add(s, h.id, author, text, True)
+                return self._view(s, h)
+        except IntegrityError:  # another request queued it at the same moment
+            with session_scope(self.db_url) as s:
+                return self._view(s, self._open(s, sender))
+
+    def open_for(self, sender: str) -> Optional[HandoffView]:
+        with session_scope(self.db_url) as s:
+            h = self._open(s, sender)
+            return self._view(s, h) if h else None
+
+    def citizen_says(self, sender: str, text: str) -> bool:
+        """Record a citizen's message if the conversation is with staff; False: give it to the bot."""
+        with session_scope(self.db_url) as s:
+            h = self._open(s, sender)
+            if h is None:
+                return False
+            self._add(s, h.id, "citizen", text, True)
+            return True
+
+    def undelivered(self, sender: str) -> List[Line]:
+        """Operator and system messages not yet shown to the citizen; marks them delivered."""
+        with session_scope(self.db_url) as s:
+            rows = s.execute(select(models.HandoffMessage).join(models.Handoff,
+                                                                models.Handoff.id == models.HandoffMessage.handoff_id)
+                             .where(models.Handoff.sender == sender, models.HandoffMessage.delivered.is_(False))
+                             .order_by(models.HandoffMessage.id)).scalars().all()
+            for r in rows:
+                r.delivered = True
+            return [Line(r.at, r.author, r.text) for r in rows]
+
+    # -- the desk's side (console) ------------------------------------------------------------------
+    def queue(self) -> List[HandoffView]:
+        with session_scope(self.db_url) as s:
+            rows = s.execute(select(models.Handoff).where(models.Handoff.status == "waiting")
+                             .order_by(models.Handoff.created_at, models.Handoff.id)).scalars().all()
+            return [self._view(s, h, with_transcript=True) for h in rows]
+
+    def get(self, handoff_id: int, reveal_by: Optional[int] = None) -> Optional[HandoffView]:
+        with session_scope(self.db_url) as s:
+            h = s.get(models.Handoff, handoff_id)
+            if h is None:
+                return None
+            if reveal_by is not None:
+                audit.info("staff %s revealed personal data in handoff %s", reveal_by, handoff_id)
+            return self._view(s, h, with_transcript=True, reveal=reveal_by is not None)
+
+    def take(self, handoff_id: int, staff_id: int) -> bool:
+        """Only one operator gets a waiting conversation."""
+        with session_scope(self.db_url) as s:
+            res = s.execute(update(models.Handoff).where(models.Handoff.id == handoff_id,
+                                                         models.Handoff.status == "waiting")
+                            .values(status="active", taken_by=staff_id, taken_at=self.now())
+                            .execution_options(synchronize_session=False))
+            if res.rowcount != 1:
+                return False
+            self._add(s, handoff_id, "system", "工作人员已接入，请直接描述您的问题。", False)
+            return True
+
+    def _owned_active(self, s, handoff_id: int, staff_id: int) -> models.Handoff:
+        h = s.get(models.Handoff, handoff_id)
+        if h is None or h.status != "active" or h.taken_by != staff_id:
+            raise HandoffError("not your active conversation")
+        return h
+
+    def operator_says(self, handoff_id: int, staff_id: int, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise HandoffError("empty message")
+        with session_scope(self.db_url) as s:
+            self._owned_active(s, handoff_id, staff_id)
+            self._add(s, handoff_id, "operator", text, False)
+
+    def finish(self, handoff_id: int, staff_id: int, back_to_bot: bool) -> None:
+        with session_scope(self.db_url) as s:
+            h = self._owned_active(s, handoff_id, staff_id)
+            h.status, h.closed_at = "closed", self.now()
+            h.outcome = "back_to_bot" if back_to_bot else "closed"
+            note = ("人工服务已结束，接下来由智能助手继续为您服务，您可以直接提问。" if back_to_bot
+                    else "人工服务已结束，感谢您的耐心。如还有问题，可以继续向智能助手提问。")
+            self._add(s, h.id, "system", note, False)
+
+    def expire(self, timeout: timedelta, notice: str) -> List[str]:
+        """Close conversations nobody took within ``timeout``; the citizen gets ``notice``.
+        Returns their senders (for channels that push, like Telegram)."""
+        limit = self.now() - timeout
+        out: List[str] = []
+        with session_scope(self.db_url) as s:
+            rows = s.execute(select(models.Handoff).where(models.Handoff.status == "waiting",
+                                                          models.Handoff.created_at <= limit)).scalars().all()
+            for h in rows:
+                res = s.execute(update(models.Handoff).where(models.Handoff.id == h.id,
+                                                             models.Handoff.status == "waiting")
+                                .values(status="closed", closed_at=self.now(), outcome="timed_out")
+                                .execution_options(synchronize_session=False))
+                if res.rowcount == 1:
+                    self._add(s, h.id, "system", notice, False)
+                    out.append(h.sender)
+        return out

@@ -1,0 +1,163 @@
+"""The handoff desk: queueing, one operator per conversation, the bot kept out while a
+person serves, delivery of operator messages, hand-back, time-outs, masking."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.catalog.migrate import upgrade
+from bot.console.auth import StaffAuth
+from bot.handoff import HandoffDesk, HandoffError, mask_personal
+
+
+class Clock:
+    def __init__(self):
+        self.t = datetime(2026, 11, 25, 9, 0)
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture
+def setup(tmp_path):
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    upgrade(url)
+    auth = StaffAuth(url)
+    a = auth.add_account("op.a", "operator pass 1", "甲")
+    b = auth.add_account("op.b", "operator pass 2", "乙")
+    clock = Clock()
+    return HandoffDesk(url, now=clock), clock, a.id, b.id, url
+
+
+@pytest.mark.parametrize("raw,masked", [
+    ("我电话13812345678", "我电话138****5678"),
+    ("身份证330106194001011234", "身份证330106********1234"),
+    ("身份证33010619400101123X号", "身份证330106********123X号"),
+    ("编号123456789012345678901", "编号123456789012345678901"),  # 21 digits: neither
+    ("座机0571-87654321", "座机0571-87654321"),
+])
+def test_mask_personal(raw, masked):
+    assert mask_personal(raw) == masked
+
+
+def test_full_cycle(setup):
+    desk, clock, a, b, _ = setup
+    h = desk.request("web", "web-abc", "asked", {"service": "assistance.dibao", "region": "hunan-chenzhou"},
+                     [("citizen", "低保怎么申请"), ("bot", "……指南……"), ("citizen", "转人工")])
+    assert h.status == "waiting" and desk.open_for("web-abc").id == h.id
+    # asking again does not queue twice
+    assert desk.request("web", "web-abc", "asked").id == h.id
+    clock.t += timedelta(seconds=40)
+    queue = desk.queue()
+    assert [q.id for q in queue] == [h.id] and queue[0].waited_seconds == 40
+    assert [line.author for line in queue[0].transcript] == ["citizen", "bot", "citizen"]
+    assert queue[0].understood["region"] == "hunan-chenzhou"
+
+    assert desk.take(h.id, a) and not desk.take(h.id, b)  # one operator only
+    assert desk.queue() == []
+    # the bot stays out: the citizen's messages go to the desk
+    assert desk.citizen_says("web-abc", "我家两口人，月收入800元，电话13812345678")
+    with pytest.raises(HandoffError):
+        desk.operator_says(h.id, b, "我来")  # not the taker
+    desk.operator_says(h.id, a, "您好，我是民政热线工作人员。")
+    delivered = desk.undelivered("web-abc")
+    assert [d.author for d in delivered] == ["system", "operator"]
+    assert desk.undelivered("web-abc") == []  # once only
+
+    shown = desk.get(h.id)
+    assert "13812345678" not in " ".join(line.text for line in shown.transcript)
+    assert "13812345678" in " ".join(line.text for line in desk.get(h.id, reveal_by=a).transcript)
+
+    desk.finish(h.id, a, back_to_bot=True)
+    assert desk.open_for("web-abc") is None
+    assert not desk.citizen_says("web-abc", "谢谢")  # back to the bot
+    assert "智能助手" in desk.undelivered("web-abc")[0].text
+    # a new request later opens a new handoff
+    assert desk.request("web", "web-abc", "bot_failed").id != h.id
+
+
+def test_nobody_takes_it_in_time(setup):
+    desk, clock, a, _, _ = setup
+    h1 = desk.request("telegram", "tg-1", "asked")
+    clock.t += timedelta(minutes=3)
+    h2 = desk.request("web", "web-2", "bot_failed")
+    clock.t += timedelta(minutes=3)
+    senders = desk.expire(timedelta(minutes=5), "暂时没有工作人员，请拨打12345（工作日8:30-17:30）。")
+    assert senders == ["tg-1"]
+    assert [q.id for q in desk.queue()] == [h2.id]
+    assert "12345" in desk.undelivered("tg-1")[0].text
+    assert not desk.take(h1.id, a)  # too late to take
+
+
+def test_reveal_is_audited(setup, caplog):
+    desk, _, a, _, _ = setup
+    h = desk.request("web", "web-z", "asked", transcript=[("citizen", "身份证330106194001011234")])
+    caplog.set_level("INFO", logger="minzheng.audit")
+    desk.get(h.id, reveal_by=a)
+    assert any(f"staff {a} revealed" in r.getMessage() and str(h.id) in r.getMessage() for r in caplog.records)
+
+
+def test_concurrent_takes_give_one_operator(setup):
+    desk, _, a, b, url = setup
+    h = desk.request("web", "web-race", "asked")
+    staff = [a, b] * 10
+    barrier = threading.Barrier(len(staff))
+
+    def take(sid):
+        barrier.wait()
+        return desk.take(h.id, sid)
+
+    with ThreadPoolExecutor(max_workers=len(staff)) as pool:
+        results = list(pool.map(take, staff))
+    assert results.count(True) == 1
+
+
+def test_concurrent_requests_queue_once(setup):
+    desk, _, _, _, _ = setup
+    barrier = threading.Barrier(10)
+
+    def ask(_):
+        barrier.wait()
+        return desk.request("web", "web-twice", "asked").id
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = set(pool.map(ask, range(10)))
+    assert len(ids) == 1 and len(desk.queue()) == 1
+
+
+def test_bad_requests(setup):
+    desk, _, _, _, _ = setup
+    with pytest.raises(HandoffError):
+        desk.request("sms", "x", "asked")
+    h = desk.request("web", "web-q", "asked")
+    with pytest.raises(HandoffError):
+        desk.finish(h.id, 1, back_to_bot=True)  # not taken yet
+
+
+@pytest.mark.postgres
+def test_one_open_handoff_and_one_operator_on_postgres(pg_url):
+    auth = StaffAuth(pg_url)
+    a = auth.add_account("pg.a", "operator pass 1").id
+    b = auth.add_account("pg.b", "operator pass 2").id
+    desk = HandoffDesk(pg_url)
+    barrier = threading.Barrier(10)
+
+    def ask(_):
+        barrier.wait()
+        return desk.request("telegram", "tg-42", "asked").id
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        ids = set(pool.map(ask, range(10)))
+    assert len(ids) == 1
+    (hid,) = ids
+    barrier = threading.Barrier(10)
+
+    def take(sid):
+        barrier.wait()
+        return desk.take(hid, sid)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert list(pool.map(take, [a, b] * 5)).count(True) == 1
