@@ -57,3 +57,14 @@ async def reply_or_apology(fn: Callable[[Assistant], Reply], action_name: str) -
     except BACKEND_ERRORS as exc:
         logger.error("%s: backend unavailable (%s)", action_name, type(exc).__name__)
         return Assistant.unavailable(settings().hotline), False
+
+
+async def staff_online() -> bool:
+    """Is anyone signed in to the staff console? (False when that cannot be known.)"""
+    from bot.console.auth import StaffAuth
+
+    try:
+        return await asyncio.to_thread(lambda: StaffAuth(settings().db_url).online_count() > 0)
+    except BACKEND_ERRORS as exc:
+        logger.warning("staff presence unknown (%s)", type(exc).__name__)
+        return False

@@ -34,7 +34,7 @@ MENU_SERVICES = (
 
 
 CHANNEL_NOTICES = frozenset(
-    {"non_text", "edited_message", "rate_limited", "button_expired", "unknown_command",
+    {"handoff_timeout", "non_text", "edited_message", "rate_limited", "button_expired", "unknown_command",
      "conversation_reset", "retry_failed"}
 )
 
@@ -179,7 +179,15 @@ class Assistant:
         t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code))
         return Reply(t, h, [Button("我能办什么", "/ask_capabilities")], kind="out_of_scope")
 
-    def handoff(self, region_code: Optional[str] = None) -> Reply:
+    def handoff(self, region_code: Optional[str] = None, staff_online: bool = False,
+                wait_minutes: int = 5) -> Reply:
+        """A person was asked for. With staff signed in to the console the conversation is
+        queued for them (``kind="handoff_queued"``; the channel does the queueing), else
+        the citizen gets the hotline."""
+        if staff_online:
+            t, h = _both(render.message, "handoff_queued", minutes=wait_minutes,
+                         hotline=self.catalog.hotline_for(region_code))
+            return Reply(t, h, [], kind="handoff_queued")
         region = self.catalog.region(region_code)
         name = self.catalog.region_index().full_name(region_code) if region else None
         t, h = _both(render.message, "handoff", hotline=self.catalog.hotline_for(region_code), region_name=name)

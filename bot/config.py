@@ -27,6 +27,8 @@ class Settings:
     telegram_bot_username: str = ""
     telegram_webhook_secret: str = ""
     telegram_rate_per_minute: int = 20
+    # minutes a handed-off conversation waits for an operator before the citizen gets the hotline
+    handoff_wait_minutes: int = 5
     # token of Rasa's HTTP API (tracker reads, /model/parse for the staff console)
     rasa_token: str = "minzheng-local-token"
     # public address of the web chat (QR codes with --target web, Telegram webhook base)
@@ -47,4 +49,5 @@ class Settings:
             telegram_rate_per_minute=int(os.environ.get("TELEGRAM_RATE_PER_MINUTE", "20")),
             public_url=os.environ.get("MINZHENG_PUBLIC_URL", "").strip().rstrip("/"),
             rasa_token=os.environ.get("RASA_TOKEN", "minzheng-local-token"),
+            handoff_wait_minutes=int(os.environ.get("MINZHENG_HANDOFF_WAIT_MINUTES", "5")),
         )

@@ -205,3 +205,60 @@ class HandoffDesk:
                     self._add(s, h.id, "system", notice, False)
                     out.append(h.sender)
         return out
+
+
+# -- glue used by the channels ------------------------------------------------------------------
+
+
+async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turns: int = 12):
+    """(transcript, understood) from Rasa's tracker: the last messages and the slots."""
+    import asyncio
+
+    from aiohttp import ClientError
+
+    try:
+        async with http.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+                            params={"token": token}) as resp:
+            if resp.status != 200:
+                return [], {}
+            tracker = await resp.json()
+    except (ClientError, asyncio.TimeoutError, ValueError):
+        return [], {}
+    lines = []
+    for ev in tracker.get("events") or []:
+        if ev.get("event") == "user" and ev.get("text") and not str(ev["text"]).startswith("/"):
+            lines.append(("citizen", str(ev["text"])))
+        elif ev.get("event") == "bot" and ev.get("text"):
+            lines.append(("bot", str(ev["text"])))
+    slots = tracker.get("slots") or {}
+    understood = {k: slots.get(k) for k in ("service", "region", "office", "age") if slots.get(k) is not None}
+    intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+    if intent:
+        understood["last_intent"] = intent
+    return lines[-turns:], understood
+
+
+async def queue_conversation(http, rasa_url: str, token: str, desk: HandoffDesk, channel: str, sender: str,
+                             reason: str = "asked") -> None:
+    import asyncio
+
+    transcript, understood = await conversation_so_far(http, rasa_url, token, sender)
+    try:
+        await asyncio.to_thread(desk.request, channel, sender, reason, understood, transcript)
+    except Exception:  # noqa: BLE001 - the citizen already got the bot's answer; log the type only
+        logger.error("could not queue a handoff")
+
+
+async def expiry_loop(desk: HandoffDesk, settings, every: float = 10.0) -> None:
+    """Close waiting handoffs nobody took in time (the citizen gets the hotline)."""
+    import asyncio
+
+    from .assistant import Assistant
+
+    notice = Assistant.channel_notice("handoff_timeout", hotline=settings.hotline).text
+    while True:
+        try:
+            await asyncio.to_thread(desk.expire, timedelta(minutes=settings.handoff_wait_minutes), notice)
+        except Exception:  # noqa: BLE001 - keep the loop alive while the database is down
+            logger.warning("handoff expiry failed")
+        await asyncio.sleep(every)

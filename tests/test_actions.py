@@ -177,10 +177,43 @@ async def test_clarify_for_emoji_only_message(rasa_domain):
     assert "没能理解" in msgs[0]["text"]
 
 
-async def test_handoff_gives_hotline(rasa_domain):
+async def test_handoff_gives_hotline(rasa_domain, monkeypatch):
+    async def nobody():
+        return False
+
+    monkeypatch.setattr(backend, "staff_online", nobody)
     msgs, _ = await run(A.ActionHumanHandoff(), make_tracker("转人工", "human_handoff",
                                                             {"region": "hebei-qinhuangdao"}), rasa_domain)
     assert "12345" in msgs[0]["text"] and "秦皇岛" in msgs[0]["text"]
+
+
+async def test_handoff_is_queued_when_staff_are_signed_in(rasa_domain, tmp_path, monkeypatch):
+    from bot.catalog.loader import load_content, write_catalog
+    from bot.catalog.migrate import upgrade
+    from bot.config import CONTENT_DIR
+    from bot.console.auth import StaffAuth
+
+    url = f"sqlite:///{tmp_path / 'own.db'}"  # a database of its own: no other test's sessions
+    upgrade(url)
+    write_catalog(url, load_content(CONTENT_DIR))
+    monkeypatch.setenv("MINZHENG_DB_URL", url)
+    monkeypatch.setenv("MINZHENG_HANDOFF_WAIT_MINUTES", "3")
+    backend.reset()
+    tracker = make_tracker("转人工", "human_handoff", {"region": "hebei-qinhuangdao"})
+    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "handoff"  # nobody signed in: the hotline
+    auth = StaffAuth(url)
+    auth.add_account("duty.op", "duty password 1")
+    assert auth.login("duty.op", "duty password 1", "127.0.0.1").ok
+    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "handoff"  # no channel named: cannot carry a handoff
+    tracker.latest_message["metadata"] = {"channel": "telegram"}
+    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "handoff"  # Telegram cannot carry operator replies yet
+    tracker.latest_message["metadata"] = {"channel": "web"}
+    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "handoff_queued"
+    assert "转接人工" in msgs[0]["text"] and "3分钟" in msgs[0]["text"]
 
 
 async def test_menu_lists_all_domains(rasa_domain):

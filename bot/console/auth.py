@@ -182,6 +182,13 @@ class StaffAuth:
             s.execute(delete(models.LoginAttempt).where(models.LoginAttempt.at < now - keep_attempts)
                       .execution_options(synchronize_session=False))
 
+    def online_count(self) -> int:
+        """Staff signed in and active within the idle timeout (can take a handoff now)."""
+        now = self.now()
+        with session_scope(self.db_url) as s:
+            return s.execute(select(func.count(func.distinct(models.StaffSession.account_id))).where(
+                models.StaffSession.expires_at > now, models.StaffSession.last_seen > now - self.idle)).scalar_one()
+
     def count_accounts(self) -> int:
         with session_scope(self.db_url) as s:
             return s.execute(select(func.count()).select_from(models.StaffAccount)).scalar_one()

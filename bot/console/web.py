@@ -8,6 +8,9 @@
     GET  /api/console/me         {"name", "display_name"} (signed in)
     POST /api/console/assist     {"text", "region"?} -> top three services with confidence, the region
     GET  /api/console/guide      ?service=&region=&age= -> the guide (text, html, read_aloud)
+    GET  /api/console/queue      conversations waiting for a person (transcripts masked)
+    GET  /api/console/handoffs/{id}[?reveal=1]    one conversation (reveal is audited)
+    POST /api/console/handoffs/{id}/take | reply {"text"} | finish {"back_to_bot"}
 
 Everything else under /console/ and /api/console/ answers 401 without a valid
 session. POSTs must come from the same origin (Origin or Referer header), and the
@@ -24,6 +27,7 @@ from aiohttp import web
 
 from .. import render
 from . import assist as assist_mod
+from ..handoff import HandoffDesk, HandoffError
 from .auth import Staff, StaffAuth
 
 COOKIE = "mz_staff"
@@ -159,6 +163,78 @@ async def guide(request: web.Request) -> web.Response:
     return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
+def _handoff_json(v) -> dict:
+    return {
+        "id": v.id, "channel": v.channel, "status": v.status, "reason": v.reason, "understood": v.understood,
+        "created_at": v.created_at.isoformat(timespec="seconds"), "waited_seconds": v.waited_seconds,
+        "taken_by": v.taken_by,
+        "transcript": [{"at": line.at.isoformat(timespec="seconds"), "author": line.author, "text": line.text}
+                       for line in v.transcript],
+    }
+
+
+def _desk(request: web.Request) -> HandoffDesk:
+    return request.app["desk"]
+
+
+def _handoff_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["hid"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+async def queue(request: web.Request) -> web.Response:
+    views = await asyncio.to_thread(_desk(request).queue)
+    return web.json_response({"waiting": [_handoff_json(v) for v in views]}, headers={"Cache-Control": "no-store"})
+
+
+async def handoff_detail(request: web.Request) -> web.Response:
+    staff: Staff = request["staff"]
+    reveal = staff.id if request.query.get("reveal") == "1" else None
+    view = await asyncio.to_thread(_desk(request).get, _handoff_id(request), reveal)
+    if view is None:
+        return web.json_response({"error": "not found"}, status=404)
+    return web.json_response(_handoff_json(view), headers={"Cache-Control": "no-store"})
+
+
+async def handoff_take(request: web.Request) -> web.Response:
+    ok = await asyncio.to_thread(_desk(request).take, _handoff_id(request), request["staff"].id)
+    if not ok:
+        return web.json_response({"error": "taken by someone else, closed, or unknown"}, status=409)
+    return web.json_response({"ok": True})
+
+
+async def _json_body(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    return body if isinstance(body, dict) else {}
+
+
+async def handoff_reply(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000:
+        return web.json_response({"error": "text: 1-2000 characters"}, status=400)
+    try:
+        await asyncio.to_thread(_desk(request).operator_says, _handoff_id(request), request["staff"].id, text)
+    except HandoffError:
+        return web.json_response({"error": "not your active conversation"}, status=403)
+    return web.json_response({"ok": True})
+
+
+async def handoff_finish(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    back = body.get("back_to_bot", True) is not False
+    try:
+        await asyncio.to_thread(_desk(request).finish, _handoff_id(request), request["staff"].id, back)
+    except HandoffError:
+        return web.json_response({"error": "not your active conversation"}, status=403)
+    return web.json_response({"ok": True})
+
+
 def setup(app: web.Application, db_url: str) -> None:
     app[AUTH_KEY] = StaffAuth(db_url)
     app.middlewares.append(require_staff)
@@ -170,4 +246,9 @@ def setup(app: web.Application, db_url: str) -> None:
     app.router.add_get("/api/console/me", me)
     app.router.add_post("/api/console/assist", assist)
     app.router.add_get("/api/console/guide", guide)
+    app.router.add_get("/api/console/queue", queue)
+    app.router.add_get("/api/console/handoffs/{hid}", handoff_detail)
+    app.router.add_post("/api/console/handoffs/{hid}/take", handoff_take)
+    app.router.add_post("/api/console/handoffs/{hid}/reply", handoff_reply)
+    app.router.add_post("/api/console/handoffs/{hid}/finish", handoff_finish)
     app.router.add_static("/console/static/", STATIC)

@@ -12,18 +12,21 @@ Rasa or the action server is down, so the page never shows an error dump.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import html
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from .. import entry, rasa_client
+from .. import entry, handoff, rasa_client
 from ..assistant import Assistant, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
+from ..handoff import HandoffDesk
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -78,12 +81,48 @@ async def chat(request: web.Request) -> web.Response:
     if prepared.message is None:
         return web.json_response({"ok": True, "messages": [reply_message(Assistant.for_problem(prepared.problem))]})
 
-    result = await rasa_client.send(request.app["http"], request.app["rasa_url"], f"web-{sender}",
+    sender_id = f"web-{sender}"
+    desk: HandoffDesk = request.app["desk"]
+    said = body.get("text") if isinstance(body.get("text"), str) else prepared.message
+    try:
+        with_staff = await asyncio.to_thread(desk.citizen_says, sender_id, said)
+    except Exception:  # noqa: BLE001 - the desk's database is down: the bot answers
+        logger.warning("handoff desk unavailable")
+        with_staff = False
+    if with_staff:  # a person is serving this conversation: the bot stays silent
+        return web.json_response({"ok": True, "handoff": True, "messages": await _staff_messages(desk, sender_id)})
+
+    result = await rasa_client.send(request.app["http"], request.app["rasa_url"], sender_id,
                                     prepared.message, {"channel": "web"})
     if not result.ok:
         apology = Assistant.unavailable(settings.hotline)
         return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
-    return web.json_response({"ok": True, "messages": result.messages})
+    queued = any(m.get("kind") == "handoff_queued" for m in result.messages)
+    if queued:
+        await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
+                                         desk, "web", sender_id)
+    return web.json_response({"ok": True, "handoff": queued, "messages": result.messages})
+
+
+async def _staff_messages(desk: HandoffDesk, sender_id: str) -> List[Dict[str, Any]]:
+    lines = await asyncio.to_thread(desk.undelivered, sender_id)
+    return [{"text": line.text, "html": html.escape(line.text, quote=False), "buttons": [], "kind": line.author,
+             "service": None} for line in lines]
+
+
+async def updates(request: web.Request) -> web.Response:
+    """Polled by the page while a person serves the conversation."""
+    sender = request.query.get("sender", "")
+    if not SENDER.match(sender):
+        return web.json_response({"ok": False, "error": "invalid sender"}, status=400)
+    desk: HandoffDesk = request.app["desk"]
+    try:
+        messages = await _staff_messages(desk, f"web-{sender}")
+        open_ = await asyncio.to_thread(desk.open_for, f"web-{sender}")
+    except Exception:  # noqa: BLE001
+        return web.json_response({"ok": False, "handoff": False, "messages": []})
+    return web.json_response({"ok": True, "handoff": open_ is not None, "messages": messages},
+                             headers={"Cache-Control": "no-store"})
 
 
 @web.middleware
@@ -110,11 +149,23 @@ def create_app(rasa_url: str, settings: Settings | None = None) -> web.Applicati
     async def close_http(app: web.Application) -> None:
         await app["http"].close()
 
+    async def start_expiry(app: web.Application) -> None:
+        app["expiry"] = asyncio.create_task(handoff.expiry_loop(app["desk"], app["settings"]))
+
+    async def stop_expiry(app: web.Application) -> None:
+        app["expiry"].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app["expiry"]
+
+    app["desk"] = HandoffDesk(app["settings"].db_url)
     app.on_startup.append(open_http)
+    app.on_startup.append(start_expiry)
+    app.on_cleanup.append(stop_expiry)
     app.on_cleanup.append(close_http)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/chat/updates", updates)
     app.router.add_static("/static/", STATIC)
     from ..console import web as console_web
 

@@ -192,7 +192,14 @@
     if (entry.error) row.className += " error";
     row.setAttribute("data-kind", m.kind ? String(m.kind) : "");
     row.setAttribute("data-service", m.service ? String(m.service) : "");
-    row.appendChild(srLabel("民政助手："));
+    if (m.kind === "operator") row.className += " operator";
+    row.appendChild(srLabel(m.kind === "operator" ? "工作人员：" : "民政助手："));
+    if (m.kind === "operator") {
+      var who = document.createElement("div");
+      who.className = "who";
+      who.textContent = "人工客服";
+      row.appendChild(who);
+    }
 
     var bubble = document.createElement("div");
     bubble.className = "bubble";
@@ -328,6 +335,7 @@
         if (!first) first = row;
       });
       revealStart(first);
+      if (data.handoff === true) startPolling();
     }).catch(function () {
       setPending(false);
       addEntry({
@@ -338,6 +346,31 @@
         retryRequest: request
       });
     });
+  }
+
+  /* ---------- live handoff: poll for the operator's replies ---------- */
+
+  var pollTimer = null;
+  var POLL_MS = 3000;
+
+  function pollOnce() {
+    return fetch(API + "/updates?sender=" + encodeURIComponent(senderId()), {
+      credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(function (resp) { return resp.json(); }).then(function (data) {
+      if (!data || !Array.isArray(data.messages)) return;
+      data.messages.forEach(function (m) {
+        if (m && typeof m === "object") addEntry({ role: "bot", msg: m });
+      });
+      if (data.handoff === true) startPolling(); else stopPolling();
+    }).catch(function () { /* try again at the next tick */ });
+  }
+
+  function startPolling() {
+    if (!pollTimer) pollTimer = setInterval(pollOnce, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
   }
 
   function submitTyped() {
@@ -409,6 +442,10 @@
     updateCounter();
     document.documentElement.classList.add("ready");
     openEntryPoint();
+    // reloaded during a live handoff: keep listening for the operator
+    var last = entries[entries.length - 1];
+    var kind = last && last.msg ? last.msg.kind : null;
+    if (kind === "handoff_queued" || kind === "operator" || kind === "system") pollOnce();
   }
 
   // A QR code opens the page as /?entry=<id>: start on that service and office.
