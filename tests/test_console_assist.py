@@ -141,3 +141,23 @@ def test_assist_with_the_real_model(live_stack, catalog_url):
         r = http.get(f"{base}/api/console/guide", params={"service": "funeral.after_death", "region": "杭州"},
                      timeout=30)
         assert r.status_code == 200 and "杭州" in r.json()["read_aloud"]
+
+
+async def test_catalogue_down_is_a_503_not_a_crash(fake_parse, tmp_path):
+    from bot.catalog.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)  # tables but no catalogue
+    rasa_url = fake_parse[0]
+    settings = Settings(db_url=url, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345")
+    app = create_app(rasa_url, settings)
+    app[AUTH_KEY].add_account("empty.op", PASSWORD)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        origin = {"Origin": str(client.make_url("")).rstrip("/")}
+        await client.post("/console/login", data={"name": "empty.op", "password": PASSWORD}, headers=origin)
+        assert (await client.post("/api/console/assist", json={"text": "低保"}, headers=origin)).status == 503
+        assert (await client.get("/api/console/guide", params={"service": "assistance.dibao"})).status == 503
+    finally:
+        await client.close()

@@ -8,6 +8,7 @@ import pytest
 import requests
 from aiohttp import web
 
+from bot.catalog.loader import write_catalog
 from bot.catalog.migrate import upgrade
 from bot.config import Settings
 from bot.console.auth import StaffAuth
@@ -31,18 +32,26 @@ def fake_rasa(received: List[str]) -> web.Application:
         return web.json_response([{"recipient_id": body["sender"], "text": "智能助手回答：" + body["message"]}])
 
     async def tracker(request):
-        return web.json_response({"events": [{"event": "user", "text": "转人工"}], "slots": {}})
+        return web.json_response({"events": [{"event": "user", "text": "低保怎么申请"},
+                                             {"event": "user", "text": "转人工"}],
+                                  "slots": {"service": "assistance.dibao", "region": "hunan-chenzhou"}})
+
+    async def parse(request):
+        ranking = [{"name": "assistance_dibao", "confidence": 0.9}]
+        return web.json_response({"intent": ranking[0], "intent_ranking": ranking, "entities": []})
 
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", webhook)
     app.router.add_get("/conversations/{sid}/tracker", tracker)
+    app.router.add_post("/model/parse", parse)
     return app
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(tmp_path, content):
     url = f"sqlite:///{tmp_path / 'desk.db'}"
     upgrade(url)
+    write_catalog(url, content)
     StaffAuth(url).add_account("night.op", PASSWORD, "夜班")
     bg = Background()
     received: List[str] = []
@@ -99,3 +108,56 @@ def test_operator_replies_reach_the_citizens_page(stack, browser):
     finally:
         op.close()
         context.close()
+
+
+def test_an_operator_shift_in_the_console(stack, browser):
+    """Assist on a call, then take a web chat handoff from the queue, reply, hand back."""
+    base, received = stack
+    citizen_ctx = browser.new_context(locale="zh-CN")
+    staff_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    citizen, console = citizen_ctx.new_page(), staff_ctx.new_page()
+    for p in (citizen, console):
+        p.set_default_timeout(20_000)
+    errors: List[str] = []
+    console.on("pageerror", lambda e: errors.append(str(e)))
+    citizen.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        console.goto(base + "/console/")
+        console.fill("#name", "night.op")
+        console.fill("#password", PASSWORD)
+        console.click("button[type=submit]")
+        console.wait_for_selector("#caller-text")
+        # assist mode while on a call
+        console.type("#caller-text", "家里困难想申请低保", delay=10)
+        console.wait_for_selector("#candidates li button:has-text('最低生活保障')")
+
+        citizen.goto(base + "/")
+        citizen.fill("#input", "转人工")
+        citizen.press("#input", "Enter")
+        citizen.wait_for_selector(".msg.bot:has-text('正在为您转接人工服务')")
+
+        take = console.wait_for_selector("#queue button.take")
+        assert "最低生活保障" in take.inner_text() and "郴州" in take.inner_text()
+        take.click()
+        console.wait_for_selector("#conversation:not([hidden])")
+        console.wait_for_selector("#conv-transcript li.citizen:has-text('低保怎么申请')")
+        console.fill("#reply-text", "您好，我来帮您看看低保的办理。")
+        console.press("#reply-text", "Enter")
+        citizen.wait_for_selector(".msg.operator:has-text('我来帮您看看低保的办理')")
+
+        n = len(received)
+        citizen.fill("#input", "我家两口人")
+        citizen.press("#input", "Enter")
+        console.wait_for_selector("#conv-transcript li.citizen:has-text('我家两口人')")
+        assert len(received) == n  # the bot stayed silent
+        assert console.locator("#queue button.take").count() == 0
+
+        console.click("#hand-back")
+        citizen.wait_for_selector(".msg.bot:has-text('由智能助手继续')")
+        citizen.fill("#input", "高龄津贴")
+        citizen.press("#input", "Enter")
+        citizen.wait_for_selector(".msg.bot:has-text('智能助手回答：高龄津贴')")
+        assert errors == []
+    finally:
+        citizen_ctx.close()
+        staff_ctx.close()

@@ -19,18 +19,23 @@ cookie is HttpOnly and SameSite=Strict.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render
+from ..catalog.queries import CatalogUnavailable
 from . import assist as assist_mod
 from ..handoff import HandoffDesk, HandoffError
 from .auth import Staff, StaffAuth
 
 COOKIE = "mz_staff"
+CATALOG_ERRORS = (SQLAlchemyError, CatalogUnavailable, OSError)
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC = {"/console/login"}
 AUTH_KEY = web.AppKey("staff_auth", StaffAuth)
@@ -137,8 +142,12 @@ async def assist(request: web.Request) -> web.Response:
     if parsed is None:
         return web.json_response({"error": "NLU unavailable", "candidates": []}, status=503)
     region_text = body.get("region") if isinstance(body.get("region"), str) else None
-    cands, region = await asyncio.to_thread(
-        lambda: (assist_mod.candidates(parsed, catalog), assist_mod.region_of(catalog, region_text or text)))
+    try:
+        cands, region = await asyncio.to_thread(
+            lambda: (assist_mod.candidates(parsed, catalog), assist_mod.region_of(catalog, region_text or text)))
+    except CATALOG_ERRORS as exc:
+        logger.error("assist: catalogue unavailable (%s)", type(exc).__name__)
+        return web.json_response({"error": "catalogue unavailable", "candidates": []}, status=503)
     intent = (parsed.get("intent") or {}).get("name")
     return web.json_response({"intent": intent, "candidates": assist_mod.as_dicts(cands), "region": region},
                              headers={"Cache-Control": "no-store"})
@@ -159,13 +168,32 @@ async def guide(request: web.Request) -> web.Response:
             return 400, {"error": "unknown region"}
         return 200, {**assist_mod.guide(catalog, service, region["code"] if region else None, age), "region": region}
 
-    status, data = await asyncio.to_thread(build)
+    try:
+        status, data = await asyncio.to_thread(build)
+    except CATALOG_ERRORS as exc:
+        logger.error("guide: catalogue unavailable (%s)", type(exc).__name__)
+        return web.json_response({"error": "catalogue unavailable"}, status=503)
     return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
-def _handoff_json(v) -> dict:
+def _names(catalog, understood: dict) -> dict:
+    """The bot's understanding in words (service and region names instead of codes)."""
+    out = dict(understood)
+    try:
+        info = catalog.service(understood.get("service")) if understood.get("service") else None
+        if info:
+            out["service"] = info.name
+        if understood.get("region") and catalog.region(understood["region"]):
+            out["region"] = catalog.region_index().full_name(understood["region"])
+    except Exception:  # noqa: BLE001 - codes are still useful
+        pass
+    return out
+
+
+def _handoff_json(v, catalog=None) -> dict:
     return {
         "id": v.id, "channel": v.channel, "status": v.status, "reason": v.reason, "understood": v.understood,
+        "understood_text": _names(catalog, v.understood) if catalog is not None else v.understood,
         "created_at": v.created_at.isoformat(timespec="seconds"), "waited_seconds": v.waited_seconds,
         "taken_by": v.taken_by,
         "transcript": [{"at": line.at.isoformat(timespec="seconds"), "author": line.author, "text": line.text}
@@ -185,17 +213,25 @@ def _handoff_id(request: web.Request) -> int:
 
 
 async def queue(request: web.Request) -> web.Response:
-    views = await asyncio.to_thread(_desk(request).queue)
-    return web.json_response({"waiting": [_handoff_json(v) for v in views]}, headers={"Cache-Control": "no-store"})
+    catalog = request.app["catalog"]
+    data = await asyncio.to_thread(lambda: [_handoff_json(v, catalog) for v in _desk(request).queue()])
+    return web.json_response({"waiting": data}, headers={"Cache-Control": "no-store"})
 
 
 async def handoff_detail(request: web.Request) -> web.Response:
     staff: Staff = request["staff"]
     reveal = staff.id if request.query.get("reveal") == "1" else None
-    view = await asyncio.to_thread(_desk(request).get, _handoff_id(request), reveal)
-    if view is None:
+    catalog = request.app["catalog"]
+    hid = _handoff_id(request)
+
+    def load():
+        view = _desk(request).get(hid, reveal)
+        return _handoff_json(view, catalog) if view else None
+
+    data = await asyncio.to_thread(load)
+    if data is None:
         return web.json_response({"error": "not found"}, status=404)
-    return web.json_response(_handoff_json(view), headers={"Cache-Control": "no-store"})
+    return web.json_response(data, headers={"Cache-Control": "no-store"})
 
 
 async def handoff_take(request: web.Request) -> web.Response:

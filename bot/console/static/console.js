@@ -90,3 +90,124 @@
     }
   });
 })();
+
+/* Live handoff: the queue of conversations waiting for a person, the conversation this
+ * operator took, replies, reveal (audited on the server), hand back or close. */
+(function () {
+  "use strict";
+  var queueEl = document.getElementById("queue");
+  var countEl = document.getElementById("queue-count");
+  var conv = document.getElementById("conversation");
+  var title = document.getElementById("conv-title");
+  var understoodEl = document.getElementById("conv-understood");
+  var transcriptEl = document.getElementById("conv-transcript");
+  var replyText = document.getElementById("reply-text");
+  var current = null;
+  var reveal = false;
+  var AUTHORS = { citizen: "市民", bot: "智能助手", operator: "我", system: "系统" };
+
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: {} };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path, opts).then(function (resp) {
+      if (resp.status === 401) { window.location.href = "/console/login"; throw new Error("signed out"); }
+      return resp.json().then(function (data) { return { status: resp.status, data: data }; });
+    });
+  }
+
+  function describe(u) {
+    var parts = [];
+    if (u.service) parts.push("业务：" + u.service);
+    if (u.region) parts.push("地区：" + u.region);
+    if (u.age) parts.push("年龄：" + u.age);
+    return parts.join("　") || "机器人尚未识别出业务";
+  }
+
+  function renderQueue(items) {
+    queueEl.textContent = "";
+    countEl.textContent = String(items.length);
+    items.forEach(function (h) {
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "take";
+      b.dataset.id = String(h.id);
+      var mins = Math.floor(h.waited_seconds / 60);
+      b.textContent = (h.channel === "web" ? "网页" : "Telegram") + " · 已等待" + mins + "分" +
+        (h.waited_seconds % 60) + "秒 · " + describe(h.understood_text) + (h.reason === "bot_failed" ? " · 机器人未能理解" : "");
+      b.addEventListener("click", function () { take(h.id); });
+      li.appendChild(b);
+      queueEl.appendChild(li);
+    });
+  }
+
+  function renderConversation(h) {
+    title.textContent = "对话 #" + h.id + (h.status === "closed" ? "（已结束）" : "");
+    understoodEl.textContent = describe(h.understood_text);
+    transcriptEl.textContent = "";
+    h.transcript.forEach(function (line) {
+      var li = document.createElement("li");
+      li.className = "line " + line.author;
+      var who = document.createElement("span");
+      who.className = "author";
+      who.textContent = (AUTHORS[line.author] || line.author) + "：";
+      var t = document.createElement("span");
+      t.className = "text";
+      t.textContent = line.text;
+      li.appendChild(who);
+      li.appendChild(t);
+      transcriptEl.appendChild(li);
+    });
+    transcriptEl.scrollTop = transcriptEl.scrollHeight;
+    conv.hidden = false;
+    if (h.status === "closed") { current = null; }
+  }
+
+  function refresh() {
+    api("GET", "/api/console/queue").then(function (r) { if (r.status === 200) renderQueue(r.data.waiting); })
+      .catch(function () {});
+    if (current) {
+      api("GET", "/api/console/handoffs/" + current + (reveal ? "?reveal=1" : "")).then(function (r) {
+        if (r.status === 200) renderConversation(r.data);
+      }).catch(function () {});
+    }
+  }
+
+  function take(id) {
+    api("POST", "/api/console/handoffs/" + id + "/take").then(function (r) {
+      if (r.status !== 200) { refresh(); return; }
+      current = id;
+      reveal = false;
+      refresh();
+      replyText.focus();
+    });
+  }
+
+  function send() {
+    var t = replyText.value.trim();
+    if (!t || !current) return;
+    api("POST", "/api/console/handoffs/" + current + "/reply", { text: t }).then(function (r) {
+      if (r.status === 200) { replyText.value = ""; refresh(); }
+    });
+  }
+
+  function finish(back) {
+    if (!current) return;
+    var id = current;
+    api("POST", "/api/console/handoffs/" + id + "/finish", { back_to_bot: back }).then(function () {
+      current = null;
+      conv.hidden = true;
+      refresh();
+    });
+  }
+
+  document.getElementById("reply-form").addEventListener("submit", function (e) { e.preventDefault(); send(); });
+  replyText.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  document.getElementById("hand-back").addEventListener("click", function () { finish(true); });
+  document.getElementById("close-conv").addEventListener("click", function () { finish(false); });
+  document.getElementById("reveal").addEventListener("click", function () { reveal = true; refresh(); });
+  refresh();
+  setInterval(refresh, 3000);
+})();
