@@ -34,8 +34,8 @@ MENU_SERVICES = (
 
 
 CHANNEL_NOTICES = frozenset(
-    {"handoff_timeout", "non_text", "edited_message", "rate_limited", "button_expired", "unknown_command",
-     "conversation_reset", "retry_failed"}
+    {"handoff_timeout", "handoff_after_failures", "non_text", "edited_message", "rate_limited",
+     "button_expired", "unknown_command", "conversation_reset", "retry_failed"}
 )
 
 

@@ -238,6 +238,38 @@ async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turn
     return lines[-turns:], understood
 
 
+def failed_turns(tracker: dict, kinds=("clarify",)) -> int:
+    """How many of the latest bot turns in a row were failures (clarifying questions)."""
+    turns: List[List[str]] = []
+    for ev in tracker.get("events") or []:
+        if ev.get("event") == "user":
+            turns.append([])
+        elif ev.get("event") == "bot" and turns:
+            custom = ((ev.get("data") or {}).get("custom") or {})
+            if custom.get("kind"):
+                turns[-1].append(str(custom["kind"]))
+    n = 0
+    for kinds_of_turn in reversed([t for t in turns if t]):
+        if any(k in kinds for k in kinds_of_turn):
+            n += 1
+        else:
+            break
+    return n
+
+
+async def fetch_tracker(http, rasa_url: str, token: str, sender: str) -> dict:
+    import asyncio
+
+    from aiohttp import ClientError
+
+    try:
+        async with http.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+                            params={"token": token}) as resp:
+            return await resp.json() if resp.status == 200 else {}
+    except (ClientError, asyncio.TimeoutError, ValueError):
+        return {}
+
+
 async def queue_conversation(http, rasa_url: str, token: str, desk: HandoffDesk, channel: str, sender: str,
                              reason: str = "asked") -> None:
     import asyncio

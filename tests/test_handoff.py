@@ -161,3 +161,24 @@ def test_one_open_handoff_and_one_operator_on_postgres(pg_url):
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         assert list(pool.map(take, [a, b] * 5)).count(True) == 1
+
+
+
+def _turn(user, *kinds):
+    return [{"event": "user", "text": user}] + [
+        {"event": "bot", "text": "…", "data": {"custom": {"kind": k}}} for k in kinds]
+
+
+@pytest.mark.parametrize("turns,expected", [
+    ([], 0),
+    ([_turn("低保", "guide")], 0),
+    ([_turn("啊", "clarify")], 1),
+    ([_turn("低保", "guide"), _turn("啊", "clarify"), _turn("哦", "clarify")], 2),
+    ([_turn("啊", "clarify"), _turn("低保", "guide"), _turn("哦", "clarify")], 1),
+    ([_turn("啊", "clarify"), _turn("/greet"), _turn("哦", "clarify")], 2),  # turns without a kind don't break it
+])
+def test_failed_turns(turns, expected):
+    from bot.handoff import failed_turns
+
+    events = [ev for t in turns for ev in t]
+    assert failed_turns({"events": events}) == expected

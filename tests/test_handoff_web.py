@@ -21,6 +21,7 @@ SENDER = "citizenAbc12345"
 class FakeRasa:
     def __init__(self):
         self.received = []
+        self.events = None  # tracker events to report (default: a handoff conversation)
 
     async def webhook(self, request):
         body = await request.json()
@@ -31,10 +32,17 @@ class FakeRasa:
                 {"recipient_id": body["sender"], "custom": {"kind": "handoff_queued", "service": None,
                                                             "html": "好的，正在为您转接人工服务，请稍候。"}},
             ])
+        if body["message"].startswith("啊"):
+            return web.json_response([
+                {"recipient_id": body["sender"], "text": "抱歉，我不太确定您想了解哪项业务。"},
+                {"recipient_id": body["sender"], "custom": {"kind": "clarify", "service": None, "html": "抱歉"}},
+            ])
         return web.json_response([{"recipient_id": body["sender"], "text": "这是智能助手的回答"}])
 
     async def tracker(self, request):
         assert request.query.get("token") == "tok"
+        if self.events is not None:
+            return web.json_response({"events": self.events, "slots": {}})
         return web.json_response({
             "events": [
                 {"event": "user", "text": "低保怎么申请，我电话13812345678"},
@@ -150,3 +158,25 @@ async def test_updates_validate_the_sender(env):
     assert (await citizen.get("/api/chat/updates", params={"sender": "../x"})).status == 400
     data = await (await citizen.get("/api/chat/updates", params={"sender": uuid.uuid4().hex})).json()
     assert data == {"ok": True, "handoff": False, "messages": []}
+
+
+def _clarify_turn(text):
+    return [{"event": "user", "text": text},
+            {"event": "bot", "text": "抱歉", "data": {"custom": {"kind": "clarify"}}}]
+
+
+async def test_two_failures_in_a_row_go_to_a_person_when_one_is_online(env):
+    citizen, (op1, _), rasa, _ = env
+    rasa.events = _clarify_turn("啊这个")  # one failure so far
+    first = await say(citizen, "啊这个")
+    assert first["handoff"] is False
+    rasa.events = _clarify_turn("啊这个") + _clarify_turn("啊那个")
+    # nobody signed in: no handoff, just the bot's clarifying question
+    second = await say(citizen, "啊那个")
+    assert second["handoff"] is False and len(second["messages"]) == 1
+    await sign_in(op1, "op.one")
+    third = await say(citizen, "啊那个")
+    assert third["handoff"] is True
+    assert "连续两次没能理解" in third["messages"][-1]["text"]
+    queue = (await (await op1.get("/api/console/queue")).json())["waiting"]
+    assert len(queue) == 1 and queue[0]["reason"] == "bot_failed"

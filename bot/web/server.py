@@ -26,6 +26,7 @@ from ..assistant import Assistant, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
+from ..console.auth import StaffAuth
 from ..handoff import HandoffDesk
 
 logger = logging.getLogger(__name__)
@@ -97,11 +98,33 @@ async def chat(request: web.Request) -> web.Response:
     if not result.ok:
         apology = Assistant.unavailable(settings.hotline)
         return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
-    queued = any(m.get("kind") == "handoff_queued" for m in result.messages)
+    messages = result.messages
+    queued = any(m.get("kind") == "handoff_queued" for m in messages)
     if queued:
         await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
                                          desk, "web", sender_id)
-    return web.json_response({"ok": True, "handoff": queued, "messages": result.messages})
+    elif any(m.get("kind") == "clarify" for m in messages) and await _failed_twice(request, sender_id):
+        # the bot did not understand twice in a row: a person takes over if one is signed in
+        await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
+                                         desk, "web", sender_id, reason="bot_failed")
+        notice = Assistant.channel_notice("handoff_after_failures", minutes=settings.handoff_wait_minutes,
+                                          hotline=settings.hotline)
+        messages = [*messages, reply_message(notice)]
+        queued = True
+    return web.json_response({"ok": True, "handoff": queued, "messages": messages})
+
+
+async def _failed_twice(request: web.Request, sender_id: str) -> bool:
+    settings: Settings = request.app["settings"]
+    try:
+        online = await asyncio.to_thread(lambda: StaffAuth(settings.db_url).online_count() > 0)
+    except Exception:  # noqa: BLE001 - presence unknown: no handoff
+        return False
+    if not online:
+        return False
+    tracker = await handoff.fetch_tracker(request.app["http"], request.app["rasa_url"], settings.rasa_token,
+                                          sender_id)
+    return handoff.failed_turns(tracker) >= 2
 
 
 async def _staff_messages(desk: HandoffDesk, sender_id: str) -> List[Dict[str, Any]]:
