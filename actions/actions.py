@@ -19,7 +19,7 @@ AGE_SLOT = "age"
 AWAITING_SLOT = "awaiting_region"
 ASKED_SLOT = "region_asked"
 OFFICE_SLOT = "office"
-HANDOFF_CHANNELS = ("web",)  # channels that can carry a live handoff to staff
+HANDOFF_CHANNELS = ("web", "telegram")  # channels that can carry a live handoff to staff
 
 
 def dispatch(dispatcher: CollectingDispatcher, reply: Reply) -> None:
@@ -242,7 +242,7 @@ class ActionHumanHandoff(Action):
     async def run(self, dispatcher, tracker, domain):
         region = tracker.get_slot(REGION_SLOT)
         channel = ((tracker.latest_message or {}).get("metadata") or {}).get("channel")
-        # only the web chat delivers operator replies so far; elsewhere: the hotline
+        # channels that deliver operator replies (not the REST API used by `bot ask`): else the hotline
         online = channel in HANDOFF_CHANNELS and await backend.staff_online()
         wait = backend.settings().handoff_wait_minutes
         reply, _ = await backend.reply_or_apology(lambda a: a.handoff(region, online, wait), self.name())

@@ -137,6 +137,15 @@ class HandoffDesk:
                 r.delivered = True
             return [Line(r.at, r.author, r.text) for r in rows]
 
+    def senders_with_news(self, channel: str) -> List[str]:
+        """Conversations of ``channel`` with operator/system messages not yet delivered
+        (for channels that push, like Telegram)."""
+        with session_scope(self.db_url) as s:
+            rows = s.execute(select(models.Handoff.sender).join(
+                models.HandoffMessage, models.HandoffMessage.handoff_id == models.Handoff.id).where(
+                models.Handoff.channel == channel, models.HandoffMessage.delivered.is_(False)).distinct())
+            return sorted(set(rows.scalars()))
+
     # -- the desk's side (console) ------------------------------------------------------------------
     def queue(self) -> List[HandoffView]:
         with session_scope(self.db_url) as s:

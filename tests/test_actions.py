@@ -207,12 +207,10 @@ async def test_handoff_is_queued_when_staff_are_signed_in(rasa_domain, tmp_path,
     assert auth.login("duty.op", "duty password 1", "127.0.0.1").ok
     msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
     assert msgs[0]["custom"]["kind"] == "handoff"  # no channel named: cannot carry a handoff
-    tracker.latest_message["metadata"] = {"channel": "telegram"}
-    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
-    assert msgs[0]["custom"]["kind"] == "handoff"  # Telegram cannot carry operator replies yet
-    tracker.latest_message["metadata"] = {"channel": "web"}
-    msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
-    assert msgs[0]["custom"]["kind"] == "handoff_queued"
+    for channel in ("web", "telegram"):
+        tracker.latest_message["metadata"] = {"channel": channel}
+        msgs, _ = await run(A.ActionHumanHandoff(), tracker, rasa_domain)
+        assert msgs[0]["custom"]["kind"] == "handoff_queued"
     assert "转接人工" in msgs[0]["text"] and "3分钟" in msgs[0]["text"]
 
 

@@ -29,6 +29,7 @@ import secrets
 import time
 import traceback
 from collections import OrderedDict, deque
+from datetime import timedelta
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
@@ -53,11 +54,12 @@ from telegram.ext import (
     filters,
 )
 
-from .. import entry, rasa_client
+from .. import entry, handoff, rasa_client
 from ..assistant import Assistant, Button, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import prepare_payload, prepare_text
 from ..config import Settings
+from ..handoff import HandoffDesk
 from . import format as tgformat
 from .keys import RETRY, CallbackKeys
 
@@ -126,6 +128,7 @@ class Bridge:
         self.pending: OrderedDict[int, Tuple[str, Dict[str, Any]]] = OrderedDict()
         self._locks: Dict[int, asyncio.Lock] = {}
         self._http: Optional[ClientSession] = None
+        self.desk = HandoffDesk(settings.db_url)
 
     # -- plumbing ------------------------------------------------------------------
     @property
@@ -222,7 +225,18 @@ class Bridge:
         async with self.lock(chat_id):
             return await self._converse_locked(bot, chat_id, message, metadata)
 
+    async def _with_staff(self, bot, chat_id: int, message: str) -> bool:
+        """A person serves this chat: record the message for the desk instead of asking Rasa."""
+        try:
+            return await asyncio.to_thread(self.desk.citizen_says, sender_id(chat_id), message)
+        except Exception:  # noqa: BLE001 - desk down: the bot answers
+            logger.warning("handoff desk unavailable")
+            return False
+
     async def _converse_locked(self, bot, chat_id: int, message: str, metadata: Dict[str, Any]) -> bool:
+        if await self._with_staff(bot, chat_id, message):
+            await self.push_staff_messages(bot, chat_id)
+            return True
         async with self.typing(bot, chat_id):
             result = await rasa_client.send(self.http, self.rasa_url, sender_id(chat_id), message, metadata)
         if not result.ok:
@@ -232,7 +246,35 @@ class Bridge:
             return False
         self.pending.pop(chat_id, None)
         await self.send_messages(bot, chat_id, result.messages)
+        if any(m.get("kind") == "handoff_queued" for m in result.messages):
+            await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
+                                             "telegram", sender_id(chat_id))
         return True
+
+    async def push_staff_messages(self, bot, chat_id: int) -> None:
+        lines = await asyncio.to_thread(self.desk.undelivered, sender_id(chat_id))
+        for line in lines:
+            prefix = "<b>人工客服：</b>\n" if line.author == "operator" else ""
+            await self.send_messages(bot, chat_id, [{"text": line.text, "html": prefix + html.escape(line.text),
+                                                      "buttons": []}])
+
+    async def push_loop(self, bot, every: float = 3.0) -> None:
+        """Deliver operator and system messages of Telegram handoffs as they are written."""
+        notice = Assistant.channel_notice("handoff_timeout", hotline=self.settings.hotline).text
+        while True:
+            try:
+                await asyncio.to_thread(self.desk.expire,
+                                        timedelta(minutes=self.settings.handoff_wait_minutes), notice)
+                for sender in await asyncio.to_thread(self.desk.senders_with_news, "telegram"):
+                    if sender.startswith("tg-"):
+                        chat_id = int(sender[3:])
+                        async with self.lock(chat_id):
+                            await self.push_staff_messages(bot, chat_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep pushing after a database or network hiccup
+                logger.warning("handoff push failed")
+            await asyncio.sleep(every)
 
     async def retry(self, bot, chat_id: int) -> None:
         async with self.lock(chat_id):
@@ -406,7 +448,26 @@ async def announce_commands(app: Application) -> None:
         await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
 
 
+def start_push(app: Application) -> None:
+    """Start delivering operator messages of live handoffs (see Bridge.push_loop)."""
+    app.bot_data["push"] = asyncio.create_task(app.bot_data["bridge"].push_loop(app.bot))
+
+
+async def stop_push(app: Application) -> None:
+    task = app.bot_data.pop("push", None)
+    if task is not None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def on_start(app: Application) -> None:
+    await announce_commands(app)
+    start_push(app)
+
+
 async def close_bridge(app: Application) -> None:
+    await stop_push(app)
     await app.bot_data["bridge"].close()
 
 
@@ -442,7 +503,7 @@ async def run_webhook(app: Application, webhook_url: str, secret: str, listen: s
         await runner.setup()
         await web.TCPSite(runner, listen, port).start()
         await app.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-        await announce_commands(app)
+        await on_start(app)
         print(f"Telegram webhook: {webhook_url} (listening on {listen}:{port})", flush=True)
         try:
             await asyncio.Event().wait()
@@ -460,7 +521,7 @@ def main(args) -> int:
         return 1
     app = build_application(settings, args.rasa_url)
     if args.mode == "polling":
-        app.post_init = announce_commands
+        app.post_init = on_start
         app.post_shutdown = close_bridge
         print("Telegram bot running (polling). Press Ctrl-C to stop.", flush=True)
         app.run_polling(allowed_updates=Update.ALL_TYPES)
