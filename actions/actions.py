@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.ages import parse_age
 from bot.assistant import Assistant, Reply, service_for_intent
+from bot.review import LOW_CONFIDENCE
 
 from . import backend
 
@@ -99,6 +100,11 @@ class ActionServiceGuide(Action):
 
         reply, ok = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)
+        message = tracker.latest_message or {}
+        confidence = (message.get("intent") or {}).get("confidence")
+        if ok and reply.kind == "guide" and confidence is not None and confidence < LOW_CONFIDENCE \
+                and not entry_ids:
+            await backend.record_review("low_confidence", message, reply.service)
         if not ok or reply.kind == "menu":
             return []
         events = [SlotSet(SERVICE_SLOT, state["service"]), SlotSet(AGE_SLOT, age)]
@@ -230,6 +236,8 @@ class ActionClarify(Action):
 
         reply, _ = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)
+        if reply.kind == "clarify":
+            await backend.record_review("fallback", message)
         if state.get("region"):
             return [SlotSet(REGION_SLOT, state["region"])]
         return []

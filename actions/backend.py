@@ -68,3 +68,16 @@ async def staff_online() -> bool:
     except BACKEND_ERRORS as exc:
         logger.warning("staff presence unknown (%s)", type(exc).__name__)
         return False
+
+
+async def record_review(source: str, tracker_message: dict, service=None) -> None:
+    """Keep a message for staff review (learning loop); never fails the action."""
+    from bot.review import ReviewDesk
+
+    intent = (tracker_message.get("intent") or {})
+    channel = (tracker_message.get("metadata") or {}).get("channel")
+    try:
+        await asyncio.to_thread(ReviewDesk(settings().db_url).record, source, tracker_message.get("text") or "",
+                                channel, intent.get("name"), intent.get("confidence"), service)
+    except BACKEND_ERRORS as exc:
+        logger.warning("review item not recorded (%s)", type(exc).__name__)

@@ -11,6 +11,7 @@
     telegram                   the Telegram front end (polling or webhook; needs TELEGRAM_TOKEN)
     qr [ENTRY]                 QR codes and printable posters for the entry points
     staff add NAME             create a hotline staff account (asks for the password)
+    export-nlu [--out FILE]    reviewed console examples as Rasa NLU YAML
 """
 from __future__ import annotations
 
@@ -134,6 +135,26 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export_nlu(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .review import ReviewDesk, export_nlu
+
+    try:
+        text, n, skipped = export_nlu(ReviewDesk(args.db_url).reviewed())
+    except SQLAlchemyError:
+        print(f"error: cannot read the review items at {args.db_url}", file=sys.stderr)
+        return 1
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"{n} examples exported, {skipped} skipped (personal data)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     settings = Settings.from_env()
     p = argparse.ArgumentParser(prog="python -m bot", description="Minzheng Assistant tools")
@@ -204,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--display-name", default=None, help="name shown in the console (default: NAME)")
     st.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     st.set_defaults(func=_cmd_staff)
+
+    ex = sub.add_parser("export-nlu", help="reviewed examples from the console as Rasa NLU YAML")
+    ex.add_argument("--out", default=None, help="file to write (default: stdout)")
+    ex.set_defaults(func=_cmd_export_nlu)
     return p
 
 

@@ -275,3 +275,34 @@ class HandoffMessage(Base):
     author = Column(String(16), nullable=False)  # citizen | bot | operator | system
     text = Column(Text, nullable=False)
     delivered = Column(Boolean, nullable=False, default=False)  # operator/system messages: reached the citizen
+
+
+class ReviewItem(Base):
+    """A citizen message for staff to review: the bot fell back, was unsure, or its guide
+    was rated unhelpful. Staff assign the right service (or out of scope) for training."""
+
+    __tablename__ = "review_items"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    source = Column(String(16), nullable=False)  # fallback | low_confidence | unhelpful
+    channel = Column(String(16), nullable=True)
+    text = Column(Text, nullable=False)
+    intent = Column(String(64), nullable=True)
+    confidence = Column(Float, nullable=True)
+    service = Column(String(64), nullable=True)  # the guide shown, if any
+    label = Column(String(64), nullable=True)  # assigned: a service code, "out_of_scope" or "skip"
+    reviewed_by = Column(Integer, ForeignKey("staff_accounts.id"), nullable=True)
+    reviewed_at = Column(DateTime, nullable=True)
+
+
+class Rating(Base):
+    """有帮助 / 没帮助 on a guide."""
+
+    __tablename__ = "ratings"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    service = Column(String(64), nullable=False)
+    helpful = Column(Boolean, nullable=False)

@@ -31,6 +31,7 @@ from .. import render
 from ..catalog.queries import CatalogUnavailable
 from . import assist as assist_mod
 from ..handoff import HandoffDesk, HandoffError
+from ..review import ReviewDesk, ReviewError
 from .auth import Staff, StaffAuth
 
 COOKIE = "mz_staff"
@@ -271,6 +272,34 @@ async def handoff_finish(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def review_list(request: web.Request) -> web.Response:
+    items = await asyncio.to_thread(ReviewDesk(request.app["settings"].db_url).pending)
+    return web.json_response({"items": [
+        {"id": i.id, "at": i.at.isoformat(timespec="seconds"), "source": i.source, "channel": i.channel,
+         "text": i.text, "intent": i.intent, "confidence": i.confidence, "service": i.service} for i in items]},
+        headers={"Cache-Control": "no-store"})
+
+
+async def review_assign(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    label = body.get("label")
+    catalog = request.app["catalog"]
+    try:
+        item_id = int(request.match_info["rid"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+    def assign():
+        codes = [svc.code for svc in catalog.services()]
+        ReviewDesk(request.app["settings"].db_url).assign(item_id, str(label), request["staff"].id, codes)
+
+    try:
+        await asyncio.to_thread(assign)
+    except ReviewError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"ok": True})
+
+
 def setup(app: web.Application, db_url: str) -> None:
     app[AUTH_KEY] = StaffAuth(db_url)
     app.middlewares.append(require_staff)
@@ -287,4 +316,6 @@ def setup(app: web.Application, db_url: str) -> None:
     app.router.add_post("/api/console/handoffs/{hid}/take", handoff_take)
     app.router.add_post("/api/console/handoffs/{hid}/reply", handoff_reply)
     app.router.add_post("/api/console/handoffs/{hid}/finish", handoff_finish)
+    app.router.add_get("/api/console/review", review_list)
+    app.router.add_post("/api/console/review/{rid}", review_assign)
     app.router.add_static("/console/static/", STATIC)

@@ -28,6 +28,7 @@ from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
 from ..console.auth import StaffAuth
 from ..handoff import HandoffDesk
+from ..review import ReviewDesk
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -133,6 +134,33 @@ async def _staff_messages(desk: HandoffDesk, sender_id: str) -> List[Dict[str, A
              "service": None} for line in lines]
 
 
+async def feedback(request: web.Request) -> web.Response:
+    """有帮助 / 没帮助 under a guide: {"sender", "service", "helpful", "question"?}."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
+    if not isinstance(body, dict) or not SENDER.match(str(body.get("sender", ""))) \
+            or not isinstance(body.get("helpful"), bool) or not isinstance(body.get("service"), str):
+        return web.json_response({"ok": False, "error": "invalid feedback"}, status=400)
+    question = body.get("question") if isinstance(body.get("question"), str) else None
+    catalog = request.app["catalog"]
+    settings: Settings = request.app["settings"]
+
+    def save() -> bool:
+        if catalog.service(body["service"]) is None:
+            return False
+        ReviewDesk(settings.db_url).rate("web", body["service"], body["helpful"], (question or "")[:1000] or None)
+        return True
+
+    try:
+        ok = await asyncio.to_thread(save)
+    except Exception:  # noqa: BLE001 - a lost rating must not bother the citizen
+        logger.warning("feedback not recorded")
+        return web.json_response({"ok": False})
+    return web.json_response({"ok": ok}, status=200 if ok else 400)
+
+
 async def updates(request: web.Request) -> web.Response:
     """Polled by the page while a person serves the conversation."""
     sender = request.query.get("sender", "")
@@ -189,6 +217,7 @@ def create_app(rasa_url: str, settings: Settings | None = None) -> web.Applicati
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/chat/updates", updates)
+    app.router.add_post("/api/feedback", feedback)
     app.router.add_static("/static/", STATIC)
     from ..console import web as console_web
 
