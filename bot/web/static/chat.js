@@ -236,8 +236,35 @@
       }
       row.appendChild(bar);
     }
+    if (m.kind === "guide" && typeof m.service === "string" && m.service) row.appendChild(ratingBar(entry));
     transcript.appendChild(row);
     return row;
+  }
+
+  // 有帮助 / 没帮助 under a guide (once per guide; remembered with the transcript)
+  function ratingBar(entry) {
+    var bar = document.createElement("div");
+    bar.className = "rating";
+    if (entry.rated) {
+      bar.textContent = "感谢您的反馈。";
+      return bar;
+    }
+    var label = document.createElement("span");
+    label.textContent = "这条指南对您有帮助吗？";
+    bar.appendChild(label);
+    [["有帮助", true], ["没帮助", false]].forEach(function (opt) {
+      bar.appendChild(makeButton(opt[0], "rate", function () {
+        entry.rated = opt[1] ? "yes" : "no";
+        saveEntries();
+        bar.textContent = "感谢您的反馈。";
+        fetch(API.replace("/chat", "/feedback"), {
+          method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ sender: senderId(), service: entry.msg.service, helpful: opt[1],
+                                 question: typeof entry.question === "string" ? entry.question : null })
+        }).catch(function () { /* a lost rating is not worth bothering the citizen */ });
+      }));
+    });
+    return bar;
   }
 
   function render(entry) {
@@ -327,6 +354,7 @@
       var first = null;
       messages.forEach(function (m, i) {
         var entry = { role: "bot", msg: m };
+        if (typeof request.text === "string") entry.question = request.text.slice(0, MAX_LEN);
         if (offerRetry && i === messages.length - 1) {
           entry.retry = true;
           entry.retryRequest = request;
