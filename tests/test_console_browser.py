@@ -120,3 +120,19 @@ def test_wrong_password_in_the_browser(console, page):
     page.wait_for_selector(".error")
     assert "账号或密码不正确" in page.inner_text(".error")
     assert page.input_value("#name") == name and page.input_value("#password") == ""
+
+
+def test_review_in_the_console(console, page, catalog_url):
+    from bot.review import ReviewDesk
+
+    base, name, _ = console
+    marker = f"俺想问问那个补贴{uuid.uuid4().hex[:6]}"
+    ReviewDesk(catalog_url).record("fallback", marker, "web", "greet", 0.3)
+    sign_in(page, base, name)
+    row = page.wait_for_selector(f"#review li:has-text('{marker}')")
+    assert "没听懂" in row.inner_text() and "greet" in row.inner_text()
+    row.query_selector("select").select_option("elder.age_allowance")
+    row.query_selector("button").click()
+    page.wait_for_selector(f"#review li:has-text('{marker}')", state="detached")
+    assert ("elder.age_allowance", marker) in ReviewDesk(catalog_url).reviewed()
+    assert page.problems == []

@@ -272,6 +272,15 @@ async def handoff_finish(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def services(request: web.Request) -> web.Response:
+    catalog = request.app["catalog"]
+    try:
+        items = await asyncio.to_thread(lambda: [{"code": x.code, "name": x.name} for x in catalog.services()])
+    except CATALOG_ERRORS:
+        return web.json_response({"error": "catalogue unavailable"}, status=503)
+    return web.json_response({"services": items})
+
+
 async def review_list(request: web.Request) -> web.Response:
     items = await asyncio.to_thread(ReviewDesk(request.app["settings"].db_url).pending)
     return web.json_response({"items": [
@@ -316,6 +325,7 @@ def setup(app: web.Application, db_url: str) -> None:
     app.router.add_post("/api/console/handoffs/{hid}/take", handoff_take)
     app.router.add_post("/api/console/handoffs/{hid}/reply", handoff_reply)
     app.router.add_post("/api/console/handoffs/{hid}/finish", handoff_finish)
+    app.router.add_get("/api/console/services", services)
     app.router.add_get("/api/console/review", review_list)
     app.router.add_post("/api/console/review/{rid}", review_assign)
     app.router.add_static("/console/static/", STATIC)

@@ -211,3 +211,64 @@
   refresh();
   setInterval(refresh, 3000);
 })();
+
+/* Review: label what the bot handled badly; exported as training data by staff. */
+(function () {
+  "use strict";
+  var list = document.getElementById("review");
+  var count = document.getElementById("review-count");
+  var SOURCES = { fallback: "没听懂", low_confidence: "把握不大", unhelpful: "评为没帮助" };
+  var options = [];
+
+  function get(path) {
+    return fetch(path, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) { window.location.href = "/console/login"; throw new Error("signed out"); }
+      return r.json();
+    });
+  }
+
+  function render(items) {
+    list.textContent = "";
+    count.textContent = String(items.length);
+    items.forEach(function (it) {
+      var li = document.createElement("li");
+      li.dataset.id = String(it.id);
+      var q = document.createElement("span");
+      q.className = "q";
+      q.textContent = it.text;
+      var meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = (SOURCES[it.source] || it.source) +
+        (it.intent ? " · 识别为 " + it.intent + (it.confidence != null ? "（" + Math.round(it.confidence * 100) + "%）" : "") : "");
+      var sel = document.createElement("select");
+      sel.setAttribute("aria-label", "正确的业务");
+      options.forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o.code;
+        opt.textContent = o.name;
+        if (it.service && o.code === it.service) opt.selected = true;
+        sel.appendChild(opt);
+      });
+      var save = document.createElement("button");
+      save.type = "button";
+      save.textContent = "保存";
+      save.addEventListener("click", function () {
+        fetch("/api/console/review/" + it.id, {
+          method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ label: sel.value })
+        }).then(function (r) { if (r.ok) li.remove(); count.textContent = String(list.children.length); });
+      });
+      li.appendChild(q);
+      li.appendChild(meta);
+      li.appendChild(sel);
+      li.appendChild(save);
+      list.appendChild(li);
+    });
+  }
+
+  get("/api/console/services").then(function (d) {
+    options = [{ code: "", name: "请选择…" }].concat(d.services || [],
+      [{ code: "out_of_scope", name: "不属于民政业务" }, { code: "skip", name: "跳过（无用）" }]);
+    return get("/api/console/review");
+  }).then(function (d) { render(d.items || []); }).catch(function () {});
+})();
