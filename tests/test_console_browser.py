@@ -8,13 +8,14 @@ from typing import List
 import pytest
 from aiohttp import web
 
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.console.auth import StaffAuth
 from bot.web.server import create_app
 
 from .test_webchat_browser import Background
 
 pytestmark = pytest.mark.browser
+SHOTS = PROJECT_ROOT / "reports" / "screenshots"
 PASSWORD = "console shift 99"
 
 
@@ -135,4 +136,20 @@ def test_review_in_the_console(console, page, catalog_url):
     row.query_selector("button").click()
     page.wait_for_selector(f"#review li:has-text('{marker}')", state="detached")
     assert ("elder.age_allowance", marker) in ReviewDesk(catalog_url).reviewed()
+    assert page.problems == []
+
+
+def test_overview_charts_render(console, page, catalog_url):
+    from bot import stats
+
+    base, name, _ = console
+    stats.record(catalog_url, "web", [{"text": "…", "kind": "guide", "service": "elder.age_allowance"}])
+    sign_in(page, base, name)
+    page.click("a.nav[href='/console/overview']")
+    page.wait_for_selector("#chart-daily rect", state="attached")
+    assert page.locator("#chart-daily rect").count() == 14
+    box = page.locator("#chart-daily").bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 80
+    assert "高龄津贴" in page.text_content("#chart-services")
+    page.screenshot(path=str(SHOTS / "console-overview.png"), full_page=True)
     assert page.problems == []

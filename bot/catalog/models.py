@@ -306,3 +306,15 @@ class Rating(Base):
     channel = Column(String(16), nullable=False)
     service = Column(String(64), nullable=False)
     helpful = Column(Boolean, nullable=False)
+
+
+class QuestionStat(Base):
+    """One row per citizen message answered by the bot (no text, no sender): for the overview."""
+
+    __tablename__ = "question_stats"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    kind = Column(String(32), nullable=False)  # guide | section | clarify | out_of_scope | handoff... | other
+    service = Column(String(64), nullable=True)

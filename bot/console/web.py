@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import render
+from .. import render, stats
 from ..catalog.queries import CatalogUnavailable
 from . import assist as assist_mod
 from ..handoff import HandoffDesk, HandoffError
@@ -272,6 +272,71 @@ async def handoff_finish(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _overview_view(catalog, ov) -> dict:
+    """Chart geometry for the overview template (SVG drawn on the server, no script needed)."""
+    peak = max(ov.per_day_total or [0]) or 1
+    width, height, bottom = 700, 220, 18
+    slot = width / max(1, len(ov.days))
+    bars = []
+    for i, (d, n) in enumerate(zip(ov.days, ov.per_day_total, strict=True)):
+        h = round((height - bottom - 16) * n / peak, 1)
+        bars.append({"x": round(i * slot + slot * 0.15, 1), "w": round(slot * 0.7, 1), "y": height - bottom - h,
+                     "h": h, "value": n, "label": d.isoformat(), "short": f"{d.month}/{d.day}"})
+    totals = sorted(((sum(v), code) for code, v in ov.per_service.items()), reverse=True)
+    names = {x.code: x.name for x in catalog.services()}
+    top = max([t for t, _ in totals] or [0]) or 1
+    label_width, row = 150, 22
+    sbars = [{"y": i * row + 2, "h": row - 6, "w": round(480 * t / top, 1), "value": t, "label": names.get(c, c)}
+             for i, (t, c) in enumerate(totals)]
+    return {"daily": {"width": width, "height": height, "bars": bars},
+            "services": {"width": label_width + 540, "height": max(row, row * len(sbars)), "label_width": label_width,
+                         "bars": sbars}}
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{x * 100:.0f}%"
+
+
+def _secs(x) -> str:
+    if x is None:
+        return "—"
+    x = int(round(x))
+    return f"{x // 60}分{x % 60}秒" if x >= 60 else f"{x}秒"
+
+
+async def overview_page(request: web.Request) -> web.Response:
+    catalog = request.app["catalog"]
+    db_url = request.app["settings"].db_url
+    try:
+        days = max(1, min(90, int(request.query.get("days", "14"))))
+    except ValueError:
+        days = 14
+
+    def build():
+        ov = stats.overview(db_url, days)
+        return ov, _overview_view(catalog, ov)
+
+    try:
+        ov, view = await asyncio.to_thread(build)
+    except CATALOG_ERRORS:
+        return web.json_response({"error": "database unavailable"}, status=503)
+    return _page("console_overview.html.j2", v=ov, pct=_pct, secs=_secs, **view)
+
+
+async def overview_json(request: web.Request) -> web.Response:
+    db_url = request.app["settings"].db_url
+    try:
+        ov = await asyncio.to_thread(stats.overview, db_url, 14)
+    except CATALOG_ERRORS:
+        return web.json_response({"error": "database unavailable"}, status=503)
+    return web.json_response({
+        "days": [d.isoformat() for d in ov.days], "per_day_total": ov.per_day_total, "per_service": ov.per_service,
+        "questions": ov.questions, "fallback_rate": ov.fallback_rate, "handoffs": ov.handoffs,
+        "handoffs_taken": ov.handoffs_taken, "handoffs_timed_out": ov.handoffs_timed_out,
+        "avg_wait_seconds": ov.avg_wait_seconds, "max_wait_seconds": ov.max_wait_seconds,
+        "ratings": ov.ratings, "satisfaction": ov.satisfaction}, headers={"Cache-Control": "no-store"})
+
+
 async def services(request: web.Request) -> web.Response:
     catalog = request.app["catalog"]
     try:
@@ -326,6 +391,8 @@ def setup(app: web.Application, db_url: str) -> None:
     app.router.add_post("/api/console/handoffs/{hid}/reply", handoff_reply)
     app.router.add_post("/api/console/handoffs/{hid}/finish", handoff_finish)
     app.router.add_get("/api/console/services", services)
+    app.router.add_get("/console/overview", overview_page)
+    app.router.add_get("/api/console/overview", overview_json)
     app.router.add_get("/api/console/review", review_list)
     app.router.add_post("/api/console/review/{rid}", review_assign)
     app.router.add_static("/console/static/", STATIC)

@@ -54,7 +54,7 @@ from telegram.ext import (
     filters,
 )
 
-from .. import entry, handoff, rasa_client
+from .. import entry, handoff, rasa_client, stats
 from ..assistant import Assistant, Button, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import prepare_payload, prepare_text
@@ -246,6 +246,10 @@ class Bridge:
             return False
         self.pending.pop(chat_id, None)
         await self.send_messages(bot, chat_id, result.messages)
+        try:
+            await asyncio.to_thread(stats.record, self.settings.db_url, "telegram", result.messages)
+        except Exception:  # noqa: BLE001 - statistics never get in the citizen's way
+            logger.warning("question not counted")
         if any(m.get("kind") == "handoff_queued" for m in result.messages):
             await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
                                              "telegram", sender_id(chat_id))

@@ -21,7 +21,7 @@ from typing import Any, Dict, List
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from .. import entry, handoff, rasa_client
+from .. import entry, handoff, rasa_client, stats
 from ..assistant import Assistant, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import Prepared, prepare_payload, prepare_text
@@ -100,6 +100,7 @@ async def chat(request: web.Request) -> web.Response:
         apology = Assistant.unavailable(settings.hotline)
         return web.json_response({"ok": False, "retry": True, "messages": [reply_message(apology)]})
     messages = result.messages
+    await _count(settings.db_url, "web", messages)
     queued = any(m.get("kind") == "handoff_queued" for m in messages)
     if queued:
         await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
@@ -113,6 +114,13 @@ async def chat(request: web.Request) -> web.Response:
         messages = [*messages, reply_message(notice)]
         queued = True
     return web.json_response({"ok": True, "handoff": queued, "messages": messages})
+
+
+async def _count(db_url: str, channel: str, messages) -> None:
+    try:
+        await asyncio.to_thread(stats.record, db_url, channel, messages)
+    except Exception:  # noqa: BLE001 - statistics never get in the citizen's way
+        logger.warning("question not counted")
 
 
 async def _failed_twice(request: web.Request, sender_id: str) -> bool:
