@@ -128,7 +128,7 @@ async def test_text_goes_to_rasa_and_the_guide_comes_back_as_html_with_buttons(b
     assert body["metadata"] == {"channel": "telegram", "entry": None, "language": "zh-hans"}
     # the HTML version is sent, with Telegram's parse mode
     assert msg["parse_mode"] == "HTML" and "<b>结婚登记</b>" in msg["text"]
-    assert buttons_of(msg) == ["所需材料", "转人工", "秦皇岛"]
+    assert buttons_of(msg) == ["所需材料", "转人工", "秦皇岛", "👍 有帮助", "👎 没帮助"]
     # and typing was shown while waiting
     actions = [c for c in telegram.calls if c["method"] == "sendChatAction"]
     assert actions and actions[0]["params"]["action"] == "typing"
@@ -142,6 +142,25 @@ async def test_button_press_sends_the_payload(bot, telegram, rasa):
     assert rasa.received[-1]["message"] == '/inform_region{"region":"秦皇岛市海港区"}'
     answered = [c for c in telegram.calls if c["method"] == "answerCallbackQuery"]
     assert answered, "the button's spinner must be stopped"
+
+
+async def test_rating_a_guide(bot, telegram, rasa, catalog_url):
+    from bot.review import ReviewDesk
+
+    question = f"低保一个月多少钱{CHAT}"
+    await telegram.send_text(CHAT, question)
+    await telegram.wait_for(CHAT, lambda m: "👎 没帮助" in buttons_of(m))
+    n = len(rasa.received)
+    await telegram.press_button(CHAT, "👎 没帮助")
+    for _ in range(50):
+        answers = [c for c in telegram.calls if c["method"] == "answerCallbackQuery"]
+        if answers:
+            break
+        await telegram.settle(0.1)
+    assert answers[-1]["params"].get("text") == "感谢您的反馈！"  # a toast, not another message
+    assert len(rasa.received) == n  # Rasa is not involved
+    items = [i for i in ReviewDesk(catalog_url).pending() if i.text == question]
+    assert len(items) == 1 and items[0].source == "unhelpful" and items[0].channel == "telegram"
 
 
 async def test_long_payloads_go_through_a_short_key(bot, telegram, rasa):

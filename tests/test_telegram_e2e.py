@@ -39,7 +39,7 @@ async def test_a_question_gets_the_local_guide(tg_bot, telegram):
     guide = await telegram.wait_for(chat, _guide("结婚登记"), timeout=60)
     assert "杭州" in guide["visible"] and "身份证" in guide["visible"]
     assert "<b>" in guide["text"]
-    assert buttons_of(guide) == ["所需材料", "办理流程", "办理地点", "其他问题", "转人工"]
+    assert buttons_of(guide) == ["所需材料", "办理流程", "办理地点", "其他问题", "转人工", "👍 有帮助", "👎 没帮助"]
 
 
 async def test_traditional_chinese_and_a_region_follow_up(tg_bot, telegram):

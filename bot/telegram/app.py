@@ -60,8 +60,9 @@ from ..catalog.queries import Catalog
 from ..channel_input import prepare_payload, prepare_text
 from ..config import Settings
 from ..handoff import HandoffDesk
+from ..review import ReviewDesk
 from . import format as tgformat
-from .keys import RETRY, CallbackKeys
+from .keys import RATE, RETRY, CallbackKeys
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,8 @@ class Bridge:
         self._locks: Dict[int, asyncio.Lock] = {}
         self._http: Optional[ClientSession] = None
         self.desk = HandoffDesk(settings.db_url)
+        # the last question typed in each chat, sent with a 没帮助 rating for staff review
+        self.last_question: OrderedDict[int, str] = OrderedDict()
 
     # -- plumbing ------------------------------------------------------------------
     @property
@@ -156,22 +159,24 @@ class Bridge:
             self.pending.popitem(last=False)
 
     # -- output --------------------------------------------------------------------
-    def keyboard(self, buttons: List[Dict[str, str]]) -> Optional[InlineKeyboardMarkup]:
-        if not buttons:
-            return None
+    def keyboard(self, buttons: List[Dict[str, str]], rate_service: Optional[str] = None
+                 ) -> Optional[InlineKeyboardMarkup]:
+        """Buttons in rows; under a guide, a last row to rate it (有帮助 / 没帮助)."""
         titles = [b["title"][:40] or "…" for b in buttons]
-        rows = tgformat.keyboard_rows(titles)
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(titles[i], callback_data=self._callback_data(buttons[i]["payload"])) for i in row]
-             for row in rows]
-        )
+        rows = [[InlineKeyboardButton(titles[i], callback_data=self._callback_data(buttons[i]["payload"]))
+                 for i in row] for row in tgformat.keyboard_rows(titles)]
+        if rate_service and len(f"{RATE}1:{rate_service}".encode()) <= 64:
+            rows.append([InlineKeyboardButton("👍 有帮助", callback_data=f"{RATE}1:{rate_service}"),
+                         InlineKeyboardButton("👎 没帮助", callback_data=f"{RATE}0:{rate_service}")])
+        return InlineKeyboardMarkup(rows) if rows else None
 
     def _callback_data(self, payload: str) -> str:
         return RETRY if payload == RETRY else self.keys.encode(payload)
 
     async def send_messages(self, bot, chat_id: int, messages: List[Dict[str, Any]]) -> None:
         for chunk, last, m in tgformat.iter_chunks(messages):
-            markup = self.keyboard(m.get("buttons") or []) if last else None
+            rate = m.get("service") if m.get("kind") == "guide" else None
+            markup = self.keyboard(m.get("buttons") or [], rate) if last else None
             try:
                 await bot.send_message(
                     chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
@@ -365,12 +370,19 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if prepared.message is None:
         await bridge.send_reply(context.bot, chat_id, Assistant.for_problem(prepared.problem))
         return
+    bridge.last_question[chat_id] = prepared.message
+    bridge.last_question.move_to_end(chat_id)
+    while len(bridge.last_question) > 10_000:
+        bridge.last_question.popitem(last=False)
     await bridge.converse(context.bot, chat_id, prepared.message, bridge.metadata(update))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bridge = _bridge(context)
     query = update.callback_query
+    if (query.data or "").startswith(RATE):
+        await rate(bridge, update)
+        return
     with suppress(TelegramError):  # a query older than ~15 min can no longer be answered
         await query.answer()
     chat = update.effective_chat
@@ -388,6 +400,31 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await bridge.send_reply(context.bot, chat.id, Assistant.for_problem(prepared.problem))
         return
     await bridge.converse(context.bot, chat.id, prepared.message, bridge.metadata(update))
+
+
+async def rate(bridge: Bridge, update: Update) -> None:
+    """有帮助 / 没帮助 under a guide: counted, and a 没帮助 goes to staff review with the question."""
+    query = update.callback_query
+    data = query.data or ""
+    helpful, _, service = data[len(RATE):].partition(":")
+    chat = update.effective_chat
+    text = "感谢您的反馈！"
+    if helpful in ("0", "1") and service and chat is not None:
+        question = bridge.last_question.get(chat.id) if helpful == "0" else None
+
+        def save() -> bool:
+            if bridge.catalog.service(service) is None:
+                return False
+            ReviewDesk(bridge.settings.db_url).rate("telegram", service, helpful == "1", question)
+            return True
+
+        try:
+            if not await asyncio.to_thread(save):
+                text = "这个按钮已经失效。"
+        except Exception:  # noqa: BLE001 - a lost rating is not worth an error message
+            logger.warning("rating not recorded")
+    with suppress(TelegramError):
+        await query.answer(text)
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -15,6 +15,7 @@ from typing import Optional
 
 MAX_BYTES = 64
 RETRY = "r"  # the "重试" button after an outage: resend the chat's last message
+RATE = "f"  # "f1:<service>" / "f0:<service>": 有帮助 / 没帮助 under a guide (handled by the front end)
 
 
 class CallbackKeys:
