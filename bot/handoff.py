@@ -279,6 +279,21 @@ async def fetch_tracker(http, rasa_url: str, token: str, sender: str) -> dict:
         return {}
 
 
+async def failed_twice_with_staff(http, rasa_url: str, token: str, db_url: str, sender: str) -> bool:
+    """The bot asked a clarifying question twice in a row and an operator is signed in."""
+    import asyncio
+
+    from .console.auth import StaffAuth
+
+    try:
+        online = await asyncio.to_thread(lambda: StaffAuth(db_url).online_count() > 0)
+    except Exception:  # noqa: BLE001 - presence unknown: no handoff
+        return False
+    if not online:
+        return False
+    return failed_turns(await fetch_tracker(http, rasa_url, token, sender)) >= 2
+
+
 async def queue_conversation(http, rasa_url: str, token: str, desk: HandoffDesk, channel: str, sender: str,
                              reason: str = "asked") -> None:
     import asyncio

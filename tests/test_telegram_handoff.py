@@ -93,3 +93,45 @@ async def test_telegram_handoff_round_trip(tmp_path, content, rasa):
         await stop_push(app)
         await _stopped(app)
         await fake.stop()
+
+
+async def test_two_failures_hand_over_on_telegram(tmp_path, content):
+    url = f"sqlite:///{tmp_path / 'tg-fail.db'}"
+    upgrade(url)
+    write_catalog(url, content)
+    auth = StaffAuth(url)
+    auth.add_account("tg.op2", "telegram duty 2")
+    assert auth.login("tg.op2", "telegram duty 2", "127.0.0.1").ok  # someone is on duty
+
+    async def webhook(request):
+        body = await request.json()
+        return web.json_response([{"recipient_id": body["sender"], "text": "抱歉，我不太确定。"},
+                                  {"recipient_id": body["sender"],
+                                   "custom": {"kind": "clarify", "service": None, "html": "抱歉，我不太确定。"}}])
+
+    async def tracker(request):
+        turn = [{"event": "user", "text": "啊"},
+                {"event": "bot", "text": "抱歉", "data": {"custom": {"kind": "clarify"}}}]
+        return web.json_response({"events": turn * 2, "slots": {}})
+
+    rapp = web.Application()
+    rapp.router.add_post("/webhooks/rest/webhook", webhook)
+    rapp.router.add_get("/conversations/{sid}/tracker", tracker)
+    runner = web.AppRunner(rapp)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    rasa_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    fake = await FakeTelegram().start()
+    app = build_application(make_settings(url, rasa_url), rasa_url, base_url=fake.base_url)
+    await _running(app)
+    try:
+        await fake.send_text(CHAT, "啊那个")
+        notice = await fake.wait_for(CHAT, lambda m: "连续两次没能理解" in m["visible"])
+        assert "12345" in notice["visible"]
+        queue = HandoffDesk(url).queue()
+        assert len(queue) == 1 and queue[0].reason == "bot_failed" and queue[0].channel == "telegram"
+    finally:
+        await _stopped(app)
+        await fake.stop()
+        await runner.cleanup()

@@ -255,9 +255,16 @@ class Bridge:
             await asyncio.to_thread(stats.record, self.settings.db_url, "telegram", result.messages)
         except Exception:  # noqa: BLE001 - statistics never get in the citizen's way
             logger.warning("question not counted")
+        sender = sender_id(chat_id)
         if any(m.get("kind") == "handoff_queued" for m in result.messages):
             await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
-                                             "telegram", sender_id(chat_id))
+                                             "telegram", sender)
+        elif any(m.get("kind") == "clarify" for m in result.messages) and await handoff.failed_twice_with_staff(
+                self.http, self.rasa_url, self.settings.rasa_token, self.settings.db_url, sender):
+            await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
+                                             "telegram", sender, reason="bot_failed")
+            await self.send_reply(bot, chat_id, Assistant.channel_notice(
+                "handoff_after_failures", minutes=self.settings.handoff_wait_minutes, hotline=self.settings.hotline))
         return True
 
     async def push_staff_messages(self, bot, chat_id: int) -> None:

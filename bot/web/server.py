@@ -26,7 +26,6 @@ from ..assistant import Assistant, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
-from ..console.auth import StaffAuth
 from ..handoff import HandoffDesk
 from ..review import ReviewDesk
 
@@ -125,15 +124,8 @@ async def _count(db_url: str, channel: str, messages) -> None:
 
 async def _failed_twice(request: web.Request, sender_id: str) -> bool:
     settings: Settings = request.app["settings"]
-    try:
-        online = await asyncio.to_thread(lambda: StaffAuth(settings.db_url).online_count() > 0)
-    except Exception:  # noqa: BLE001 - presence unknown: no handoff
-        return False
-    if not online:
-        return False
-    tracker = await handoff.fetch_tracker(request.app["http"], request.app["rasa_url"], settings.rasa_token,
-                                          sender_id)
-    return handoff.failed_turns(tracker) >= 2
+    return await handoff.failed_twice_with_staff(request.app["http"], request.app["rasa_url"], settings.rasa_token,
+                                                 settings.db_url, sender_id)
 
 
 async def _staff_messages(desk: HandoffDesk, sender_id: str) -> List[Dict[str, Any]]:
