@@ -10,7 +10,7 @@ deliver what the operator writes. Lifecycle:
 
 At most one open handoff per conversation (a partial unique index), and only one
 operator can take a waiting conversation (a conditional UPDATE). Transcripts shown to
-staff mask ID-card and mobile numbers unless an operator reveals them, which is logged.
+staff mask ID-card and mobile numbers unless an operator reveals them, which is recorded (``reveal_log``) and logged.
 """
 from __future__ import annotations
 
@@ -159,6 +159,7 @@ class HandoffDesk:
             if h is None:
                 return None
             if reveal_by is not None:
+                s.add(models.RevealLog(at=self.now(), staff_id=reveal_by, handoff_id=handoff_id))
                 audit.info("staff %s revealed personal data in handoff %s", reveal_by, handoff_id)
             return self._view(s, h, with_transcript=True, reveal=reveal_by is not None)
 

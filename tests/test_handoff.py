@@ -8,6 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from sqlalchemy import select
+
+from bot.catalog import models
+from bot.catalog.db import session_scope
 from bot.catalog.migrate import upgrade
 from bot.console.auth import StaffAuth
 from bot.handoff import HandoffDesk, HandoffError, mask_personal
@@ -96,8 +100,12 @@ def test_reveal_is_audited(setup, caplog):
     desk, _, a, _, _ = setup
     h = desk.request("web", "web-z", "asked", transcript=[("citizen", "身份证330106194001011234")])
     caplog.set_level("INFO", logger="minzheng.audit")
+    desk.get(h.id)  # masked: nothing recorded
     desk.get(h.id, reveal_by=a)
     assert any(f"staff {a} revealed" in r.getMessage() and str(h.id) in r.getMessage() for r in caplog.records)
+    with session_scope(setup[4]) as s:
+        rows = s.execute(select(models.RevealLog.staff_id, models.RevealLog.handoff_id)).all()
+    assert rows == [(a, h.id)]
 
 
 def test_concurrent_takes_give_one_operator(setup):

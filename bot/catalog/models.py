@@ -318,3 +318,14 @@ class QuestionStat(Base):
     channel = Column(String(16), nullable=False)
     kind = Column(String(32), nullable=False)  # guide | section | clarify | out_of_scope | handoff... | other
     service = Column(String(64), nullable=True)
+
+
+class RevealLog(Base):
+    """An operator showed the unmasked ID-card and phone numbers of a conversation."""
+
+    __tablename__ = "reveal_log"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=False, index=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False)
