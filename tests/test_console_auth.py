@@ -154,7 +154,32 @@ PROTECTED = [("GET", "/console/"), ("GET", "/api/console/me"), ("POST", "/consol
              ("GET", "/console/queue"), ("GET", "/api/console/anything"), ("POST", "/api/console/me")]
 
 
-@pytest.mark.parametrize("method,path", PROTECTED)
+def _all_console_routes():
+    """Every route the app registers under /console and /api/console, except the public ones."""
+    settings = Settings(db_url="sqlite://", rasa_url="http://127.0.0.1:9", web_host="127.0.0.1", web_port=0,
+                        hotline="12345")
+    app = create_app(settings.rasa_url, settings)
+    out = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or (info.get("formatter") or "").replace("{hid}", "1").replace("{rid}", "1")
+        if not path and info.get("prefix"):
+            continue  # static files
+        if (path.startswith("/console") or path.startswith("/api/console")) and path not in (
+                "/console/login", "/console"):
+            out.add((route.method, path))
+    return sorted(m for m in out if m[0] != "HEAD")
+
+
+ALL_ROUTES = _all_console_routes()
+
+
+def test_the_route_list_is_complete():
+    assert len(ALL_ROUTES) >= 15
+    assert ("GET", "/console/overview") in ALL_ROUTES and ("POST", "/api/console/handoffs/1/take") in ALL_ROUTES
+
+
+@pytest.mark.parametrize("method,path", sorted(set(PROTECTED) | set(ALL_ROUTES)))
 async def test_every_console_route_needs_a_session(client, method, path):
     resp = await client.request(method, path, headers=_origin(client), allow_redirects=False)
     assert resp.status == 401
