@@ -198,8 +198,9 @@ class HandoffDesk:
                     else "人工服务已结束，感谢您的耐心。如还有问题，可以继续向智能助手提问。")
             self._add(s, h.id, "system", note, False)
 
-    def expire(self, timeout: timedelta, notice: str) -> List[str]:
-        """Close conversations nobody took within ``timeout``; the citizen gets ``notice``.
+    def expire(self, timeout: timedelta, notice) -> List[str]:
+        """Close conversations nobody took within ``timeout``; the citizen gets ``notice``
+        (a text, or a function of what the bot understood, e.g. to name the local hotline).
         Returns their senders (for channels that push, like Telegram)."""
         limit = self.now() - timeout
         out: List[str] = []
@@ -212,7 +213,8 @@ class HandoffDesk:
                                 .values(status="closed", closed_at=self.now(), outcome="timed_out")
                                 .execution_options(synchronize_session=False))
                 if res.rowcount == 1:
-                    self._add(s, h.id, "system", notice, False)
+                    text = notice(dict(h.understood or {})) if callable(notice) else notice
+                    self._add(s, h.id, "system", text, False)
                     out.append(h.sender)
         return out
 
@@ -306,13 +308,35 @@ async def queue_conversation(http, rasa_url: str, token: str, desk: HandoffDesk,
         logger.error("could not queue a handoff")
 
 
-async def expiry_loop(desk: HandoffDesk, settings, every: float = 10.0) -> None:
+def timeout_notice(catalog, hotline: str):
+    """The message for a citizen nobody could serve: the region's hotline and, when the
+    bot knew the service and region, where and when the office is open."""
+    from .assistant import Assistant
+
+    def notice(understood: Dict[str, Any]) -> str:
+        region, service = understood.get("region"), understood.get("service")
+        number, office = hotline, None
+        try:
+            number = catalog.hotline_for(region) if region else hotline
+            if region and service and catalog.service(service):
+                offices = catalog.guide(service, region).offices
+                office = offices[0] if offices else None
+        except Exception:  # noqa: BLE001 - the plain hotline message is still right
+            pass
+        return Assistant.channel_notice("handoff_timeout", hotline=number, office=office).text
+
+    return notice
+
+
+async def expiry_loop(desk: HandoffDesk, settings, every: float = 10.0, catalog=None) -> None:
     """Close waiting handoffs nobody took in time (the citizen gets the hotline)."""
     import asyncio
 
-    from .assistant import Assistant
+    notice = timeout_notice(catalog, settings.hotline) if catalog is not None else None
+    if notice is None:
+        from .assistant import Assistant
 
-    notice = Assistant.channel_notice("handoff_timeout", hotline=settings.hotline).text
+        notice = Assistant.channel_notice("handoff_timeout", hotline=settings.hotline, office=None).text
     while True:
         try:
             await asyncio.to_thread(desk.expire, timedelta(minutes=settings.handoff_wait_minutes), notice)

@@ -190,3 +190,24 @@ def test_failed_turns(turns, expected):
 
     events = [ev for t in turns for ev in t]
     assert failed_turns({"events": events}) == expected
+
+
+def test_timeout_notice_names_the_local_office(catalog):
+    from bot.handoff import timeout_notice
+
+    notice = timeout_notice(catalog, "12345")
+    local = notice({"service": "marriage.register", "region": "zhejiang-hangzhou"})
+    assert "12345" in local and "婚姻登记" in local and "地址" in local
+    plain = notice({})
+    assert "12345" in plain and "地址" not in plain
+    assert "地址" not in notice({"service": "no.such", "region": "nowhere"})
+
+
+def test_expire_with_a_notice_per_conversation(setup):
+    desk, clock, _, _, _ = setup
+    desk.request("web", "web-n1", "asked", {"region": "r1"})
+    desk.request("web", "web-n2", "asked", {})
+    clock.t += timedelta(minutes=10)
+    desk.expire(timedelta(minutes=5), lambda u: f"热线（{u.get('region', '全国')}）")
+    assert desk.undelivered("web-n1")[0].text == "热线（r1）"
+    assert desk.undelivered("web-n2")[0].text == "热线（全国）"

@@ -276,7 +276,7 @@ class Bridge:
 
     async def push_loop(self, bot, every: float = 3.0) -> None:
         """Deliver operator and system messages of Telegram handoffs as they are written."""
-        notice = Assistant.channel_notice("handoff_timeout", hotline=self.settings.hotline).text
+        notice = handoff.timeout_notice(self.catalog, self.settings.hotline)
         while True:
             try:
                 await asyncio.to_thread(self.desk.expire,

@@ -201,7 +201,8 @@ def create_app(rasa_url: str, settings: Settings | None = None) -> web.Applicati
         await app["http"].close()
 
     async def start_expiry(app: web.Application) -> None:
-        app["expiry"] = asyncio.create_task(handoff.expiry_loop(app["desk"], app["settings"]))
+        app["expiry"] = asyncio.create_task(handoff.expiry_loop(app["desk"], app["settings"],
+                                                                catalog=app["catalog"]))
 
     async def stop_expiry(app: web.Application) -> None:
         app["expiry"].cancel()
