@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.ages import parse_age
+from bot.funeral_checklist import parse_progress
 from bot.assistant import Assistant, Reply, service_for_intent
 from bot.review import LOW_CONFIDENCE
 
@@ -167,6 +168,10 @@ class ActionServiceSection(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         intent = latest_intent(tracker) or ""
+        if intent == "ask_steps" and tracker.get_slot("fun_done") is not None \
+                and parse_progress(latest_text(tracker)) is not None:
+            # "下一步呢" while working through the funeral checklist
+            return [FollowupAction("action_funeral_progress")]
         section = intent[len("ask_"):] if intent.startswith("ask_") else "steps"
         service = tracker.get_slot(SERVICE_SLOT)
         age = resolve_age(tracker)

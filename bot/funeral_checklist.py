@@ -514,7 +514,8 @@ def parse_pension(text: str) -> Optional[str]:
 _MONEY_PREFIX = {"receive": "可以领取", "waived": "费用减免", "pay": "费用", "maybe": "费用和待遇"}
 
 
-def _step_text(step: Step) -> List[str]:
+def step_text(step: Step) -> List[str]:
+    """The lines of one step: title, where, what to bring, time limit, money, notes."""
     head = f"第{step.no}步：{step.title}"
     if step.done:
         head += "（已办好）"
@@ -539,7 +540,7 @@ def render_text(checklist: Checklist) -> str:
         lines.append("还不知道在哪个城市办理，下面按全国通用的流程列出；告诉我城市后，可以补上当地的减免政策。")
     lines.append("")
     for step in checklist.steps:
-        lines.extend(_step_text(step))
+        lines.extend(step_text(step))
     nxt = checklist.next_step()
     lines.append("")
     if nxt is None:

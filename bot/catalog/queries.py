@@ -39,6 +39,7 @@ class OfficeInfo:
     booking: Optional[str]
     sample: bool
     region_name: str
+    region_code: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,7 @@ class Catalog:
             if o is None:
                 return None
             return OfficeInfo(o.code, o.name, o.kind, o.address, o.hours, o.phone, o.booking, o.sample,
-                              index.full_name(o.region_code))
+                              index.full_name(o.region_code), o.region_code)
 
     # -- keyword helpers ---------------------------------------------------------
     def out_of_scope_topic(self, text: str) -> Optional[OutOfScopeInfo]:

@@ -1,0 +1,147 @@
+"""The Rasa adapters of the guided forms (actions/guided.py), run as the action server
+runs them: Tracker.from_dict, a CollectingDispatcher and the real domain."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import OperationalError
+
+from actions import actions as A
+from actions import backend
+from actions import guided as G
+
+
+@pytest.fixture(autouse=True)
+def use_test_catalog(monkeypatch, catalog_url):
+    monkeypatch.setenv("MINZHENG_DB_URL", catalog_url)
+    monkeypatch.setenv("MINZHENG_HOTLINE", "12345")
+    backend.reset()
+    G.reset()
+    yield
+    backend.reset()
+    G.reset()
+
+
+def tracker(text: str, intent: Optional[str], slots: Dict[str, Any], rasa_domain, confidence: float = 0.95,
+            active_loop: Optional[str] = None) -> Tracker:
+    all_slots = {name: None for name in rasa_domain.as_dict()["slots"]}
+    all_slots.update(slots)
+    return Tracker.from_dict({
+        "sender_id": "tg-42",
+        "slots": all_slots,
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence} if intent else {},
+                           "entities": [], "intent_ranking": []},
+        "events": [], "paused": False, "followup_action": None,
+        "active_loop": {"name": active_loop} if active_loop else {},
+        "latest_action_name": "action_listen",
+    })
+
+
+async def run(action, t, rasa_domain):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, rasa_domain.as_dict())
+    return dispatcher.messages, events
+
+
+def slots_of(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def action(name: str):
+    return next(cls for cls in G.VALIDATIONS + G.SUBMITS if cls().name() == name)()
+
+
+async def test_every_form_in_the_domain_has_its_two_actions(rasa_domain):
+    domain = rasa_domain.as_dict()
+    names = {cls().name() for cls in G.VALIDATIONS + G.SUBMITS}
+    for form, spec in domain["forms"].items():
+        assert f"validate_{form}" in names and f"action_submit_{form}" in names
+        for slot in spec["required_slots"]:
+            assert slot in domain["slots"], slot
+    assert names <= set(domain["actions"])
+
+
+async def test_validation_at_activation_reads_the_first_message_and_asks(rasa_domain):
+    t = tracker("我妈今年八十五了，住在杭州，帮我算算能领哪些补贴", "check_eligibility", {}, rasa_domain)
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    slots = slots_of(events)
+    assert slots["elig_age"] == 85 and slots["region"] == "zhejiang-hangzhou"
+    assert slots["requested_slot"] == "elig_hukou"
+    assert len(msgs) == 1 and "户籍" in msgs[0]["text"]
+    assert [b["payload"] for b in msgs[0]["buttons"]][:2] == ["是", "不是"]
+
+
+async def test_validation_mid_form_with_an_unreadable_answer_keeps_the_form_running(rasa_domain):
+    t = tracker("啥意思", "nlu_fallback", {"requested_slot": "elig_age"}, rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    slots = slots_of(events)
+    # a slot other than requested_slot is set, so Rasa does not reject the form
+    assert slots["requested_slot"] == "elig_age" and slots["form_retry"] == "elig_age"
+    assert msgs[0]["text"].startswith("抱歉")
+
+
+async def test_stop_then_submit(rasa_domain):
+    t = tracker("算了不测了", "stop", {"requested_slot": "elig_hukou", "elig_age": 85.0}, rasa_domain,
+                active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    slots = slots_of(events)
+    assert slots["requested_slot"] is None and slots["form_exit"] == "stop" and slots["elig_age"] is None
+    assert msgs == []
+    t2 = tracker("算了不测了", "stop", {"form_exit": "stop"}, rasa_domain)
+    msgs, events = await run(action("action_submit_eligibility_form"), t2, rasa_domain)
+    assert "已退出" in msgs[0]["text"] and slots_of(events)["form_exit"] is None
+
+
+async def test_handoff_from_a_form_runs_the_handoff_action_next(rasa_domain):
+    t = tracker("转人工", "human_handoff", {"form_exit": "handoff", "elig_age": 85.0}, rasa_domain)
+    msgs, events = await run(action("action_submit_eligibility_form"), t, rasa_domain)
+    assert msgs == []
+    assert {"event": "followup", "name": "action_human_handoff"} in [
+        {"event": e["event"], "name": e.get("name")} for e in events]
+
+
+async def test_switch_goes_to_the_guide_or_the_other_form(rasa_domain):
+    for intent, followup in (("marriage_register", "action_service_guide"), ("check_status", "status_form")):
+        t = tracker("x", intent, {}, rasa_domain)
+        _, events = await run(G.ActionAfterFormSwitch(), t, rasa_domain)
+        assert events[-1]["event"] == "followup" and events[-1]["name"] == followup
+
+
+async def test_status_submit_uses_the_conversation_and_clears_the_digits(rasa_domain):
+    t = tracker("1111", None, {"status_number": "CZ2026100023", "status_last4": "1111"}, rasa_domain)
+    msgs, events = await run(action("action_submit_status_form"), t, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "status_found" and "李*" in msgs[0]["text"]
+    assert slots_of(events)["status_last4"] is None
+
+
+async def test_backend_down_during_a_form_apologises_and_ends_it(rasa_domain, monkeypatch):
+    from bot.guided.forms import EligibilityForm
+
+    def broken(*args):
+        raise OperationalError("select", {}, Exception("db down"))
+
+    monkeypatch.setattr(EligibilityForm, "turn", broken)
+    t = tracker("85岁", None, {"requested_slot": "elig_age"}, rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "unavailable" and "12345" in msgs[0]["text"]
+    assert {"event": "active_loop", "name": None} in [{"event": e["event"], "name": e.get("name")} for e in events]
+
+
+async def test_progress_and_steps_follow_ups(rasa_domain):
+    slots = {"fun_place": "home", "fun_natural": True, "region": "zhejiang-hangzhou", "fun_done": []}
+    msgs, events = await run(G.ActionFuneralProgress(), tracker("第1步办好了", "progress", slots, rasa_domain),
+                             rasa_domain)
+    assert slots_of(events)["fun_done"] == [1] and "第2步" in msgs[0]["text"]
+    # "下一步呢" read as ask_steps while a checklist is open goes to the checklist
+    _, events = await run(A.ActionServiceSection(), tracker("下一步呢", "ask_steps", {**slots, "fun_done": [1],
+                                                                                  "service": "funeral.after_death"},
+                                                            rasa_domain), rasa_domain)
+    assert events == [{"event": "followup", "name": "action_funeral_progress", "timestamp": None}] or \
+        events[-1]["name"] == "action_funeral_progress"
+    # "下一步" after an ordinary guide: that guide's steps
+    _, events = await run(G.ActionFuneralProgress(), tracker("下一步", "progress", {"service": "marriage.register"},
+                                                            rasa_domain), rasa_domain)
+    assert events[-1]["name"] == "action_service_section"

@@ -1,0 +1,387 @@
+"""The guided forms (bot/guided/forms.py) driven turn by turn the way Rasa's form loop
+drives them: each message goes to ``turn``; when no slot is requested any more the
+form ends and ``submit`` answers. Real catalogue, rules, booking and status services."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from bot.catalog.migrate import upgrade
+from bot.catalog.loader import write_catalog
+from bot.guided import parse
+from bot.guided.forms import Guided, Message, Outcome
+from bot.status_lookup import load_samples
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+@pytest.fixture
+def guided(tmp_path, content, assistant):
+    url = f"sqlite:///{tmp_path / 'guided.db'}"
+    upgrade(url)
+    write_catalog(url, content)
+    load_samples(url)
+    return Guided(assistant, url, today=lambda: TODAY)
+
+
+class Talk:
+    """One conversation with one form: Rasa's loop in a few lines."""
+
+    def __init__(self, guided: Guided, form: str, slots: Optional[Dict[str, Any]] = None):
+        self.form = guided.form(form)
+        self.state: Dict[str, Any] = {"requested_slot": None, "_conversation": "conv-test", **(slots or {})}
+        self.replies: List[str] = []
+        self.outcome: Optional[Outcome] = None
+        self.active = True
+
+    def say(self, text: str, intent: Optional[str] = None, confidence: float = 0.95) -> str:
+        assert self.active, "the form has ended"
+        turn = self.form.turn(Message(text, intent, confidence, "conv-test"), self.state)
+        self.state.update(turn.updates)
+        self.state["requested_slot"] = turn.requested
+        if turn.requested is None:
+            self.active = False
+            self.outcome = self.form.submit(self.state)
+            self.state.update(self.outcome.updates)
+            reply = self.outcome.reply.text if self.outcome.reply else ""
+        else:
+            reply = turn.reply.text
+        self.replies.append(reply)
+        return reply
+
+    @property
+    def asked(self) -> Optional[str]:
+        return self.state.get("requested_slot")
+
+
+# ------------------------------------------------------------------ eligibility
+
+
+def test_eligibility_uses_what_the_first_message_says_and_asks_only_the_rest(guided):
+    t = Talk(guided, "eligibility_form")
+    first = t.say("我爸87岁了，住在杭州，能领什么补贴", "check_eligibility")
+    assert t.state["elig_age"] == 87 and t.state["region"] == "zhejiang-hangzhou"
+    assert t.asked == "elig_hukou" and "户籍" in first
+    assert "economic" not in first
+    t.say("是杭州户口")
+    assert t.state["elig_hukou"] is True and t.asked == "elig_economic"
+    t.say("都不是")
+    assert t.state["elig_economic"] == "none" and t.asked == "elig_care"
+    result = t.say("基本上卧床了，没做过评估")
+    assert not t.active
+    assert "【符合】高龄津贴：每月60元" in result
+    assert "老年人能力评估" in result
+    assert t.outcome.reply.kind == "eligibility_result"
+    assert t.state["elig_age"] is None, "form slots are cleared after the answer"
+    assert t.state["age"] == 87, "the age stays for later questions in the conversation"
+
+
+def test_eligibility_accepts_chinese_numerals_and_birth_years(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("帮我测算养老补贴", "check_eligibility")
+    assert t.asked == "elig_age"
+    t.say("八十五")
+    assert t.state["elig_age"] == 85
+    t2 = Talk(guided, "eligibility_form")
+    t2.say("测算补贴", "check_eligibility")
+    t2.say("1940年出生")
+    assert t2.state["elig_age"] == 86
+
+
+def test_eligibility_correction_overwrites_an_earlier_answer(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("测算养老补贴", "check_eligibility")
+    t.say("78岁")
+    assert t.asked == "region"
+    t.say("不对，老人是88岁", "elder_age_allowance")
+    assert t.state["elig_age"] == 88
+    assert t.asked == "region", "a correction does not skip the open question"
+
+
+def test_eligibility_asks_again_with_a_hint_then_skips_an_optional_question(guided):
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算能领什么", "check_eligibility")
+    assert t.asked == "elig_hukou"
+    again = t.say("啥意思")
+    assert t.asked == "elig_hukou" and again.startswith("抱歉")
+    t.say("啥意思")
+    assert "elig_hukou" in t.state["form_skipped"]
+    assert t.asked == "elig_economic"
+
+
+def test_eligibility_age_is_required_and_skipping_it_says_so(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("测算养老补贴", "check_eligibility")
+    reply = t.say("跳过", "skip")
+    assert t.asked == "elig_age" and "必填" in reply
+
+
+def test_stop_ends_the_form_and_forgets_the_answers(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("测算养老补贴", "check_eligibility")
+    t.say("85岁")
+    reply = t.say("算了，不测了", "stop")
+    assert not t.active
+    assert "已退出养老补贴测算" in reply
+    assert t.outcome.reply.kind == "form_stopped"
+    assert t.state["elig_age"] is None
+
+
+def test_a_yes_no_answer_is_not_taken_for_stop_when_nlu_is_unsure(guided):
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算", "check_eligibility")
+    t.say("不是", "stop", confidence=0.5)
+    assert t.active and t.state["elig_hukou"] is False
+
+
+def test_handoff_keeps_the_answers_for_staff(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("测算养老补贴", "check_eligibility")
+    t.say("85岁")
+    t.say("我要转人工", "human_handoff")
+    assert not t.active
+    assert t.outcome.followup == "action_human_handoff"
+    assert t.state["elig_age"] == 85
+
+
+def test_a_clear_question_about_something_else_leaves_the_form(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("测算养老补贴", "check_eligibility")
+    t.say("结婚登记要带什么材料", "marriage_register", 0.93)
+    assert not t.active and t.outcome.followup == "action_after_form_switch"
+
+
+def test_an_answer_that_looks_like_another_service_is_still_an_answer(guided):
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算", "check_eligibility")
+    t.say("是本地户口")
+    assert t.asked == "elig_economic"
+    t.say("他是低保户", "assistance_dibao", 0.97)
+    assert t.active and t.state["elig_economic"] == "dibao"
+
+
+def test_sample_city_result_says_to_confirm_locally(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("我妈90岁，在郴州，测算一下补贴", "check_eligibility")
+    while t.active:
+        t.say("不清楚", "skip")
+    assert "示例数据" in t.replies[-1]
+
+
+# ------------------------------------------------------------------ funeral
+
+
+def test_funeral_checklist_then_progress(guided):
+    from bot.guided.forms import funeral_progress
+
+    t = Talk(guided, "funeral_form")
+    first = t.say("帮我列个身后事清单", "make_checklist")
+    assert t.asked == "fun_place" and "节哀" in first
+    t.say("在家里走的，是病故的")
+    assert t.state["fun_place"] == "home" and t.state["fun_natural"] is True
+    assert t.asked == "region"
+    t.say("杭州")
+    assert t.asked == "fun_hukou"
+    t.say("是浙江户口")
+    assert t.asked == "fun_pension"
+    checklist = t.say("退休职工")
+    assert not t.active
+    assert "第1步：开具死亡证明" in checklist
+    assert "社区卫生服务中心" in checklist
+    assert "六项基本殡葬服务" in checklist
+    state = dict(t.state)
+    assert state["fun_place"] == "home" and state["fun_done"] == []
+
+    out = funeral_progress(guided, "第一步办好了", state)
+    assert out.updates["fun_done"] == [1]
+    assert "第1步已记下办好了" in out.reply.text and "第2步" in out.reply.text
+    state.update(out.updates)
+    out = funeral_progress(guided, "下一步", state)
+    assert out.updates["fun_done"] == [1] and "第2步" in out.reply.text
+    out = funeral_progress(guided, "第9步办好了", state)
+    assert "只有第1到第" in out.reply.text
+
+
+def test_unnatural_death_starts_with_the_police(guided):
+    t = Talk(guided, "funeral_form", {"region": "zhejiang-hangzhou"})
+    t.say("家里老人出车祸走了，帮我一步步列出要办的事", "make_checklist")
+    assert t.state["fun_natural"] is False
+    while t.active:
+        t.say("不清楚", "skip")
+    assert "第1步：先报警" in t.replies[-1]
+
+
+def test_progress_without_a_checklist_offers_one(guided):
+    from bot.guided.forms import funeral_progress
+
+    out = funeral_progress(guided, "第2步办好了", {})
+    assert out.reply.kind == "progress_no_checklist"
+    assert any(b.payload == "/make_checklist" for b in out.reply.buttons)
+
+
+# ------------------------------------------------------------------ status lookup
+
+
+def test_status_lookup_found_masks_personal_data(guided):
+    t = Talk(guided, "status_form")
+    t.say("查一下办件进度", "check_status")
+    assert t.asked == "status_number"
+    t.say("受理编号是CZ2026100023")
+    assert t.asked == "status_last4"
+    answer = t.say("1111")
+    assert t.outcome.reply.kind == "status_found"
+    assert "李*" in answer and "139****1111" in answer and "李小红" not in answer
+    assert t.state["status_last4"] is None
+
+
+def test_status_lookup_wrong_pair_and_unknown_number_read_the_same(guided):
+    answers = []
+    for number, last4 in (("CZ2026100023", "9999"), ("CZ2099999999", "1111")):
+        t = Talk(guided, "status_form")
+        t.say(f"帮我查进度，编号{number}，手机尾号{last4}", "check_status")
+        assert not t.active, "everything was in the first message"
+        answers.append(t.replies[-1])
+    assert answers[0] == answers[1]
+
+
+# ------------------------------------------------------------------ booking
+
+
+def book(guided, kind_text="帮我预约结婚登记", births=("1998年3月2日", "2000年5月1日")) -> Talk:
+    t = Talk(guided, "booking_form")
+    t.say(kind_text, "book_appointment")
+    assert t.asked == "region"
+    t.say("西湖区")
+    assert t.asked == "book_office"
+    t.say("杭州市西湖区婚姻登记处")
+    assert t.state["book_office"] == "zhejiang-hangzhou-xihu-marriage"
+    if t.state["book_kind"] == "marriage":
+        t.say(births[0])
+        t.say(births[1])
+    return t
+
+
+def test_booking_happy_path_books_a_real_slot(guided):
+    t = book(guided)
+    assert t.asked == "book_day"
+    days = t.replies[-1]
+    assert "11月26日" in days, days  # tomorrow, a Thursday
+    t.say("11月26日")
+    assert t.state["book_day"] == "2026-11-26" and t.asked == "book_time"
+    t.say("09:00")
+    t.say("张三")
+    t.say("13800131234")
+    summary = t.replies[-1]
+    assert t.asked == "book_confirm" and "张三" in summary
+    done = t.say("确认")
+    assert t.outcome.reply.kind == "booking_done"
+    assert "确认码" in done and "居民身份证" in done and "张*" in done
+    assert "示例数据" in done
+    code = done.split("确认码：")[1][:8]
+    view = guided.booking().find(code, "1234")
+    assert view is not None and view.day == date(2026, 11, 26) and view.start == "09:00"
+    assert t.state["book_phone"] is None, "personal data is not kept in the conversation"
+
+
+def test_booking_precheck_stops_an_underage_couple(guided):
+    t = book(guided, births=("2006年1月1日", "2000年5月1日"))
+    assert not t.active
+    assert t.outcome.reply.kind == "precheck_failed"
+    assert "2028年1月1日" in t.replies[-1]
+
+
+def test_divorce_booking_gives_the_cooling_off_dates(guided):
+    t = book(guided, kind_text="我想预约离婚登记")
+    assert t.state["book_kind"] == "divorce" and t.asked == "book_day"
+    t.say("下周一")
+    assert t.state["book_day"] == "2026-11-30"
+    t.say("上午")
+    t.say("李四")
+    t.say("13900001111")
+    done = t.say("确认")
+    assert "冷静期" in done and "2026年12月30日" in done and "第1077条" in done
+
+
+def test_booking_confirmation_can_change_the_time(guided):
+    t = book(guided)
+    t.say("明天")
+    t.say("下午两点")
+    assert t.state["book_time"] == "13:30"
+    t.say("王五")
+    t.say("我的手机是138-0013-9999")
+    assert t.state["book_phone"] == "13800139999"
+    t.say("改时间")
+    assert t.asked == "book_day" and t.state["book_time"] is None
+
+
+def test_manage_booking_cancel_and_reschedule(guided):
+    t = book(guided)
+    t.say("11月27日")
+    t.say("10:00")
+    t.say("赵六")
+    t.say("13700006666")
+    code = t.say("确认").split("确认码：")[1][:8]
+
+    m = Talk(guided, "manage_booking_form")
+    m.say("我要改一下预约时间", "manage_booking")
+    assert m.state["mb_op"] == "reschedule" and m.asked == "mb_code"
+    m.say(f"确认码{code}")
+    m.say("6666")
+    assert m.asked == "mb_day"
+    m.say("12月1日")
+    m.say("15:00")
+    assert m.asked == "mb_confirm"
+    m.say("确认")
+    assert m.outcome.reply.kind == "booking_rescheduled"
+    assert guided.booking().find(code, "6666").day == date(2026, 12, 1)
+
+    c = Talk(guided, "manage_booking_form")
+    c.say(f"取消预约 {code} 尾号6666", "manage_booking")
+    assert c.asked == "mb_confirm"
+    c.say("确认取消")
+    assert c.outcome.reply.kind == "booking_cancelled"
+    assert guided.booking().find(code, "6666").status == "cancelled"
+
+
+def test_manage_booking_wrong_last4_finds_nothing(guided):
+    m = Talk(guided, "manage_booking_form")
+    m.say("查一下预约 K7QH2M9T", "manage_booking")
+    m.say("0000")
+    assert m.outcome.reply.kind == "booking_not_found"
+
+
+# ------------------------------------------------------------------ parsers
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("11月30日", date(2026, 11, 30)), ("2026-12-02", date(2026, 12, 2)), ("明天", date(2026, 11, 26)),
+    ("下周三", date(2026, 12, 2)), ("周五", date(2026, 11, 27)), ("1月5号", date(2027, 1, 5)),
+    ("十二月一日", date(2026, 12, 1)), ("随便", None),
+])
+def test_parse_day(text, expected):
+    assert parse.parse_day(text, TODAY) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("09:00", "09:00"), ("9点", "09:00"), ("下午两点", "13:30"), ("10点半", "10:00"), ("上午", "09:00"),
+    ("15:00-17:00（余6）", "15:00"), ("晚上八点", None),
+])
+def test_parse_time(text, expected):
+    assert parse.parse_time(text, ["09:00", "10:00", "13:30", "15:00"]) == expected
+
+
+def test_parse_codes_numbers_and_phones():
+    assert parse.parse_booking_code("确认码k7qh2m9t") == "K7QH2M9T"
+    assert parse.parse_booking_code("ABCDEFGH") is None
+    assert parse.parse_application_number("编号 hz2026110001 ") == "HZ2026110001"
+    assert parse.parse_application_number("13800131234") is None
+    assert parse.parse_last4("尾号是1234") == "1234"
+    assert parse.parse_last4("1234") is None
+    assert parse.parse_last4("1234", bare=True) == "1234"
+    assert parse.parse_phone("+86 138 0013 1234") == "13800131234"
+    assert parse.parse_name("我叫李小红") == "李小红"
+    assert parse.parse_name("不知道") is None
+    assert parse.parse_birth_date("98年3月2日", TODAY) == date(1998, 3, 2)
+    assert parse.parse_birth_date("2030年1月1日", TODAY) is None
