@@ -47,8 +47,13 @@ def prepare_text(text: Optional[str]) -> Prepared:
 
 
 def prepare_payload(payload: Optional[str]) -> Prepared:
-    """A button payload: '/intent' or '/intent{"region": "杭州"}' with a known intent."""
-    m = _PAYLOAD.match((payload or "").strip())
+    """A button payload: '/intent' or '/intent{"region": "杭州"}' with a known intent,
+    or an answer in words (the form buttons send "是", "11月27日"...), which is
+    treated exactly like typed text."""
+    raw = (payload or "").strip()
+    if raw and not raw.startswith(("/", "／")):
+        return prepare_text(raw)
+    m = _PAYLOAD.match(raw)
     if not m or m.group(1) not in known_intents():
         return Prepared(None, "unknown_payload")
     if m.group(2):

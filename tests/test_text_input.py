@@ -78,9 +78,11 @@ def test_prepare_text_never_yields_a_payload(text):
     ('/inform_region{"region":"杭州"}', True),
     ("/ask_materials", True),
     ("/no_such_intent", False),
+    ("确认", True),  # a form button's answer in words: typed text
+    ("／greet", False),
     ('/inform_region{"password":"x"}', False),
     ("/inform_region{not json}", False),
-    ("marriage_register", False),
+    ("marriage_register", True),  # words, not an intent: read by NLU like typed text
     ("", False),
     ("/restart", False),
 ])
