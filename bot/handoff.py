@@ -222,6 +222,10 @@ class HandoffDesk:
 # -- glue used by the channels ------------------------------------------------------------------
 
 
+FORM_ANSWERS = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "fun_place", "fun_natural", "fun_hukou",
+                "fun_pension", "fun_done", "book_kind", "book_office", "book_day", "book_time", "mb_op")
+
+
 async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turns: int = 12):
     """(transcript, understood) from Rasa's tracker: the last messages and the slots."""
     import asyncio
@@ -244,6 +248,11 @@ async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turn
             lines.append(("bot", str(ev["text"])))
     slots = tracker.get("slots") or {}
     understood = {k: slots.get(k) for k in ("service", "region", "office", "age") if slots.get(k) is not None}
+    # form answers (never the personal ones: names, phone digits, birth dates, codes)
+    understood.update({k: slots.get(k) for k in FORM_ANSWERS if slots.get(k) not in (None, [], "")})
+    loop = (tracker.get("active_loop") or {}).get("name")
+    if loop:
+        understood["form"] = loop
     intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
     if intent:
         understood["last_intent"] = intent

@@ -385,3 +385,20 @@ def test_parse_codes_numbers_and_phones():
     assert parse.parse_name("不知道") is None
     assert parse.parse_birth_date("98年3月2日", TODAY) == date(1998, 3, 2)
     assert parse.parse_birth_date("2030年1月1日", TODAY) is None
+
+
+def test_staff_see_form_answers_but_no_personal_data(guided):
+    from bot.guided.forms import describe_answers
+    from bot.handoff import FORM_ANSWERS
+
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算", "check_eligibility")
+    t.say("是本地户口")
+    t.say("他是低保户")
+    understood = {k: t.state.get(k) for k in FORM_ANSWERS if t.state.get(k) is not None}
+    understood["form"] = "eligibility_form"
+    lines = describe_answers(understood)
+    assert lines == ["正在进行：养老补贴测算", "老人年龄：85岁", "老人本地户籍：是", "经济状况：低保"]
+    for personal in ("book_name", "book_phone", "book_groom_birth", "book_bride_birth", "status_last4", "mb_last4",
+                     "mb_code", "status_number"):
+        assert personal not in FORM_ANSWERS

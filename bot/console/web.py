@@ -29,9 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render, stats
 from ..catalog.queries import CatalogUnavailable
-from . import assist as assist_mod
+from ..guided.forms import describe_answers
 from ..handoff import HandoffDesk, HandoffError
 from ..review import ReviewDesk, ReviewError
+from . import assist as assist_mod
 from .auth import Staff, StaffAuth
 
 COOKIE = "mz_staff"
@@ -188,6 +189,10 @@ def _names(catalog, understood: dict) -> dict:
             out["region"] = catalog.region_index().full_name(understood["region"])
     except Exception:  # noqa: BLE001 - codes are still useful
         pass
+    try:
+        out["answers"] = describe_answers(understood, lambda c: (catalog.office(c) or None) and catalog.office(c).name)
+    except Exception:  # noqa: BLE001 - the codes are still shown
+        out["answers"] = describe_answers(understood)
     return out
 
 

@@ -120,6 +120,7 @@
     if (u.service) parts.push("业务：" + u.service);
     if (u.region) parts.push("地区：" + u.region);
     if (u.age) parts.push("年龄：" + u.age);
+    (u.answers || []).forEach(function (a) { parts.push(a); });
     return parts.join("　") || "机器人尚未识别出业务";
   }
 
