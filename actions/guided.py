@@ -26,6 +26,7 @@ from .actions import dispatch, latest_intent, latest_text
 
 logger = logging.getLogger(__name__)
 REQUESTED = "requested_slot"
+EXIT = "form_exit"
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +41,9 @@ def reset() -> None:
 def form_state(tracker: Tracker, form: GuidedForm) -> Dict[str, Any]:
     state = dict(tracker.slots)
     state["_conversation"] = tracker.sender_id
+    # At activation Rasa runs the validation with the form not yet active; a
+    # requested_slot carried over from an older session must not count.
+    state["_starting"] = (tracker.active_loop or {}).get("name") != form.name
     return state
 
 
@@ -84,9 +88,9 @@ class GuidedValidation(FormValidationAction, ABC):
 
         turn, apology = await run_backend(work, self.name())
         if apology is not None:
-            # end the form, keep what was answered; the citizen gets the hotline
+            # end the form; the submit action says nothing more and forgets the answers
             dispatch(dispatcher, apology)
-            return [SlotSet(REQUESTED, None), ActiveLoop(None)]
+            return [SlotSet(EXIT, "unavailable"), SlotSet(REQUESTED, None), ActiveLoop(None)]
         if turn.reply is not None:
             dispatch(dispatcher, turn.reply)
         return slot_events(turn.updates, domain) + [SlotSet(REQUESTED, turn.requested)]

@@ -250,7 +250,8 @@ async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turn
     understood = {k: slots.get(k) for k in ("service", "region", "office", "age") if slots.get(k) is not None}
     # form answers (never the personal ones: names, phone digits, birth dates, codes)
     understood.update({k: slots.get(k) for k in FORM_ANSWERS if slots.get(k) not in (None, [], "")})
-    loop = (tracker.get("active_loop") or {}).get("name")
+    # the form running, or the one that handed over (its name stays in form_last)
+    loop = (tracker.get("active_loop") or {}).get("name") or slots.get("form_last")
     if loop:
         understood["form"] = loop
     intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")

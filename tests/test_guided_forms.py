@@ -366,10 +366,11 @@ def test_parse_day(text, expected):
 
 @pytest.mark.parametrize("text,expected", [
     ("09:00", "09:00"), ("9点", "09:00"), ("下午两点", "13:30"), ("10点半", "10:00"), ("上午", "09:00"),
-    ("15:00-17:00（余6）", "15:00"), ("晚上八点", None),
+    ("15:00-17:00（余6）", "15:00"), ("晚上八点", None), ("12点", None), ("下午5点", None), ("11点半", None),
 ])
 def test_parse_time(text, expected):
-    assert parse.parse_time(text, ["09:00", "10:00", "13:30", "15:00"]) == expected
+    spans = [("09:00", "10:00"), ("10:00", "11:30"), ("13:30", "15:00"), ("15:00", "17:00")]
+    assert parse.parse_time(text, spans) == expected
 
 
 def test_parse_codes_numbers_and_phones():
@@ -398,7 +399,105 @@ def test_staff_see_form_answers_but_no_personal_data(guided):
     understood = {k: t.state.get(k) for k in FORM_ANSWERS if t.state.get(k) is not None}
     understood["form"] = "eligibility_form"
     lines = describe_answers(understood)
-    assert lines == ["正在进行：养老补贴测算", "老人年龄：85岁", "老人本地户籍：是", "经济状况：低保"]
+    assert lines == ["转人工时在办：养老补贴测算", "老人年龄：85岁", "老人本地户籍：是", "经济状况：低保"]
     for personal in ("book_name", "book_phone", "book_groom_birth", "book_bride_birth", "status_last4", "mb_last4",
                      "mb_code", "status_number"):
         assert personal not in FORM_ANSWERS
+
+
+# ------------------------------------------------------------------ review findings (each was a real defect)
+
+
+def test_a_stale_requested_slot_from_an_old_session_does_not_leak_into_a_new_form(guided):
+    form = guided.form("booking_form")
+    turn = form.turn(Message("帮我预约结婚登记", "book_appointment", 0.95),
+                     {"requested_slot": "elig_hukou", "book_name": "旧名字", "_starting": True})
+    assert turn.requested == "region" and turn.updates["book_name"] is None
+
+
+def test_a_slot_taken_meanwhile_reopens_the_booking_with_the_answers_kept(guided):
+    form = guided.form("booking_form")
+    state = {"book_kind": "marriage", "region": "zhejiang-hangzhou-xihu",
+             "book_office": "zhejiang-hangzhou-xihu-marriage",
+             "book_groom_birth": "1998-03-02", "book_bride_birth": "2000-05-01", "book_name": "张三",
+             "book_phone": "13800131234", "form_resume": "booking_form", "_starting": True}
+    turn = form.turn(Message("确认", None, 0.0), state)
+    assert turn.requested == "book_day" and "book_name" not in turn.updates
+    assert turn.updates["form_resume"] is None
+
+
+def test_day_that_cannot_be_booked_gets_the_reason(guided):
+    t = book(guided)
+    reply = t.say("今天")
+    assert t.asked == "book_day" and "明天及以后" in reply
+    reply = t.say("周六")
+    assert t.asked == "book_day" and "不办公" in reply
+
+
+def test_all_letter_codes_cancel_with_quxiao_and_reschedule_pick_again(guided):
+    t = book(guided)
+    t.say("11月30日")
+    t.say("09:00")
+    t.say("Anna Schmidt")
+    assert t.state["book_name"] == "Anna Schmidt"
+    t.say("13800137777")
+    code = t.say("确认").split("确认码：")[1][:8]
+    from bot.guided import parse as P
+
+    assert P.parse_booking_code(code.translate(str.maketrans("23456789", "ABCDEFGH")), asked=True)
+    m = Talk(guided, "manage_booking_form")
+    m.say("我想改约到12月3日", "manage_booking")
+    assert m.state["mb_op"] == "reschedule"
+    m.say(code)
+    m.say("7777")
+    assert m.state["mb_day"] == "2026-12-03" and m.asked == "mb_time"
+    m.say("10:00")
+    m.say("重新选")
+    assert m.asked == "mb_day" and m.active
+    c = Talk(guided, "manage_booking_form")
+    c.say(f"取消预约 {code} 尾号7777", "manage_booking")
+    c.say("取消")
+    assert c.outcome.reply.kind == "booking_cancelled"
+
+
+def test_hukou_answers_that_name_another_place(guided):
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算", "check_eligibility")
+    t.say("户口在老家河南")
+    assert t.state["elig_hukou"] is False and t.state["region"] == "zhejiang-hangzhou"
+    t2 = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t2.say("老人85岁，帮我算算", "check_eligibility")
+    t2.say("不是，是河南的")
+    assert t2.state["elig_hukou"] is False and t2.state["region"] == "zhejiang-hangzhou"
+    t3 = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t3.say("老人85岁，帮我算算", "check_eligibility")
+    t3.say("在哪里做老年人能力评估")
+    assert t3.state.get("elig_hukou") is None
+
+
+def test_not_an_accident_is_a_natural_death(guided):
+    t = Talk(guided, "funeral_form", {"region": "zhejiang-hangzhou"})
+    t.say("帮我列身后事清单", "make_checklist")
+    t.say("在医院，不是意外")
+    assert t.state["fun_natural"] is True
+
+
+def test_a_question_about_another_service_is_not_an_answer(guided):
+    t = Talk(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，帮我算算", "check_eligibility")
+    t.say("低保怎么申请", "assistance_dibao", 0.92)
+    assert not t.active and t.outcome.followup == "action_after_form_switch"
+
+
+def test_number_and_last_four_separated_by_a_space(guided):
+    t = Talk(guided, "status_form")
+    t.say("查进度 HZ2026110001 1234", "check_status")
+    assert not t.active and t.outcome.reply.kind == "status_found"
+
+
+def test_handoff_drops_personal_answers_but_keeps_the_others(guided):
+    t = book(guided)
+    t.say("11月30日")
+    t.say("转人工", "human_handoff")
+    assert t.state["book_groom_birth"] is None and t.state["book_day"] == "2026-11-30"
+    assert t.state["form_last"] == "booking_form"

@@ -173,13 +173,20 @@ async def test_long_payloads_go_through_a_short_key(bot, telegram, rasa):
     assert json.loads(rasa.received[-1]["message"][len("/inform_region"):]) == {"region": long_region}
 
 
-@pytest.mark.parametrize("data", ['p/evil_intent', 'p/greet{"name":"x"}', "p结婚登记", "zzz", "kdeadbeef"])
+@pytest.mark.parametrize("data", ['p/evil_intent', 'p/greet{"name":"x"}', "p／greet", "zzz", "kdeadbeef"])
 async def test_forged_or_expired_buttons_never_reach_rasa(bot, telegram, rasa, data):
     await telegram.press(CHAT, data)
     msg = await telegram.wait_for(CHAT)
     assert "按钮" in msg["visible"] or "无法识别" in msg["visible"] or "请" in msg["visible"]
     await telegram.settle(0.3)
     assert rasa.received == []
+
+
+async def test_a_button_answer_in_words_reaches_rasa_as_text(bot, telegram, rasa):
+    # form buttons ("是", "11月27日") carry the answer itself; a forged one is no more than typing it
+    await telegram.press(CHAT, "p确认")
+    await telegram.wait_for(CHAT)
+    assert rasa.received[-1]["message"] == "确认"
 
 
 async def test_long_guides_are_split_on_paragraphs_with_buttons_on_the_last_part(bot, telegram, rasa):

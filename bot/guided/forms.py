@@ -35,7 +35,9 @@ from . import parse
 # conversation-level slots every form uses
 SKIPPED = "form_skipped"  # questions the citizen skipped or could not answer (list)
 RETRY = "form_retry"  # the question already repeated once
-EXIT = "form_exit"  # why the form ended early: stop | handoff | switch
+EXIT = "form_exit"  # why the form ended early: stop | handoff | switch | unavailable
+RESUME = "form_resume"  # a form reopened by its own submit keeps its answers
+LAST = "form_last"  # the form running (kept after a handoff, for the operator)
 REGION = "region"
 AGE = "age"
 
@@ -135,6 +137,8 @@ class GuidedForm:
         return {}
 
     # -- the engine ------------------------------------------------------------------
+    personal: Tuple[str, ...] = ()  # never kept once the form has ended, whatever the ending
+
     def clear(self) -> Dict[str, Any]:
         return {**{s: None for s in self.slots}, SKIPPED: None, RETRY: None}
 
@@ -142,40 +146,58 @@ class GuidedForm:
         return list(state.get(SKIPPED) or [])
 
     def turn(self, message: Message, state: Dict[str, Any]) -> Turn:
+        """One citizen message. ``state["_starting"]`` (set by the Rasa adapter: the
+        form is not active yet) marks the first turn; without it, a turn with no
+        requested slot is the first."""
         state = dict(state)
         requested = state.get("requested_slot")
-        starting = requested is None
+        starting = bool(state["_starting"]) if "_starting" in state else requested is None
         updates: Dict[str, Any] = {}
         if starting:
-            updates.update(self.clear())
+            requested = None
+            if state.get(RESUME) == self.name:  # reopened by our own submit (a slot was taken meanwhile)
+                updates[RESUME] = None
+            else:
+                updates.update(self.clear())
+                for s in self.slots:
+                    state[s] = None
+                state[SKIPPED] = []
+                updates.update(self.prefill(state))
             updates[EXIT] = None
-            for s in self.slots:
-                state[s] = None
-            state[SKIPPED] = []
-            updates.update(self.prefill(state))
+            updates[LAST] = self.name
             state.update(updates)
-        extracted = self.extract(message.text or "", state, requested)
+        text = message.text or ""
+        own_or_none = message.intent in (None, self.intent) or (message.confidence or 0) < SWITCH_CONFIDENCE
+        if not starting and parse.is_question(text) and message.intent in SWITCH_INTENTS and not own_or_none:
+            extracted: Dict[str, Any] = {}  # "低保怎么申请" asks about 低保; it does not answer
+        else:
+            extracted = self.extract(text, state, requested)
+        hint_override = extracted.pop("_hint", None)
         understood = bool(extracted)
         if not starting:
             reason = exit_reason(message, understood, self.intent)
+            if reason == "stop" and requested in extracted:
+                reason = None  # "不是" answering a yes/no question, even if NLU leans to stop
             if reason:
                 out = {EXIT: reason}
-                if reason != "handoff":  # staff see the answers given so far
+                if reason == "handoff":  # staff see the answers given so far, not the personal ones
+                    out.update({s: None for s in self.personal})
+                else:
                     out.update(self.clear())
                 return Turn(out, None, None, exit=reason)
         updates.update(extracted)
         state.update(extracted)
         prefix = ""
         if requested and requested not in extracted and not starting:
-            skip_asked = message.intent == "skip" or bool(SKIP_WORDS.match(_clean(message.text)))
+            skip_asked = message.intent == "skip" or bool(SKIP_WORDS.match(_clean(text)))
             if requested in self.optional and (skip_asked or state.get(RETRY) == requested):
                 skipped = self.skipped(state) + [requested]
                 updates[SKIPPED] = state[SKIPPED] = skipped
                 prefix = "好的，这个问题先跳过。\n" if skip_asked else "这个问题先跳过。\n"
-            elif not understood:
+            elif not understood or hint_override:
                 updates[RETRY] = requested
                 q = self.question(requested, state)
-                hint = self.hint(requested, state)
+                hint = hint_override or self.hint(requested, state)
                 if requested not in self.optional and skip_asked:
                     hint = "这一项是必填的，办理需要用到。"
                 return Turn(updates, _prefixed(q, hint + "\n"), requested)
@@ -183,20 +205,24 @@ class GuidedForm:
         updates[RETRY] = None
         if nxt is None:
             return Turn(updates, None, None)
+        if hint_override and nxt == requested:
+            prefix = hint_override + "\n" + prefix
         return Turn(updates, _prefixed(self.question(nxt, state), prefix), nxt)
 
     def submit(self, state: Dict[str, Any]) -> Outcome:
         reason = state.get(EXIT)
+        ended = {EXIT: None, LAST: None, "requested_slot": None, **{s: None for s in self.personal}}
         if reason == "stop":
             return Outcome(text_reply(f"好的，已退出{self.title}。需要时随时再找我；您也可以直接问别的问题。",
-                                      [Button("我能办什么", "/ask_capabilities")], kind="form_stopped"),
-                           {EXIT: None, "requested_slot": None})
-        if reason == "handoff":
-            return Outcome(None, {EXIT: None}, followup="action_human_handoff")
+                                      [Button("我能办什么", "/ask_capabilities")], kind="form_stopped"), ended)
+        if reason == "unavailable":  # the apology was sent when the backend failed
+            return Outcome(None, {**self.clear(), **ended})
+        if reason == "handoff":  # the form's name stays for the operator's summary
+            return Outcome(None, {**ended, LAST: self.name}, followup="action_human_handoff")
         if reason == "switch":
-            return Outcome(None, {EXIT: None}, followup="action_after_form_switch")
+            return Outcome(None, {**self.clear(), **ended}, followup="action_after_form_switch")
         outcome = self.complete(state)
-        outcome.updates = {**self.clear(), **outcome.updates}
+        outcome.updates = {**self.clear(), **ended, **outcome.updates}
         return outcome
 
 
@@ -206,15 +232,48 @@ def _prefixed(reply: Reply, prefix: str) -> Reply:
     return Reply(prefix + reply.text, str(escape(prefix)) + reply.html, reply.buttons, reply.service, reply.kind)
 
 
-def _region_in(ctx: Guided, text: str, state: Dict[str, Any]) -> Optional[str]:
-    """A place named in the answer. "是浙江户口" answers the 户籍 question: it does not
-    move a region already known."""
+def _region_in(ctx: Guided, text: str, state: Dict[str, Any], requested: Optional[str] = None) -> Optional[str]:
+    """A place named in the answer, as the region of the case. An answer to the 户籍
+    question ("是浙江户口", "不是，是河南的") names the 户籍, not where the case is: it
+    moves the region only when it says so ("老人住在宁波")."""
     ref = ctx.assistant.catalog.find_region(text)
     if ref is None:
         return None
-    if state.get(REGION) and re.search(r"(户口|户籍|人)", _clean(text)):
-        return None
+    t = _clean(text)
+    lives = re.search(r"(住在|住|现在在|人在|生活在|搬到)", t)
+    if state.get(REGION) and not lives:
+        if requested in HUKOU_SLOTS or re.search(r"(户口|户籍|[省市县区]?人$|的$)", t):
+            return None
     return ref.code
+
+
+HUKOU_SLOTS = ("elig_hukou", "fun_hukou")
+
+
+def _yes_no(text: str) -> Optional[bool]:
+    """Yes or no from a short answer; questions and "不清楚" are neither."""
+    t = _clean(text)
+    if not t or parse.is_question(text) or SKIP_WORDS.match(t) or re.search(r"(不清楚|不知道|不确定|说不好)", t):
+        return None
+    return elig.parse_yes_no(t)
+
+
+def _hukou_answer(ctx: Guided, text: str, state: Dict[str, Any]) -> Optional[bool]:
+    """Answer to "是X户籍吗": a place named decides when it clearly can (the case's own
+    region or a part of it → yes unless denied; another province → no)."""
+    yn = _yes_no(text)
+    ref = ctx.assistant.catalog.find_region(text)
+    region = state.get(REGION)
+    if ref is None or not region:
+        return yn
+    index = ctx.assistant.catalog.region_index()
+    named = [r.code for r in index.chain(ref.code)]
+    home = [r.code for r in index.chain(region)]
+    if ref.code in home or region in named:
+        return False if yn is False else True
+    if named and home and named[-1] != home[-1]:  # different provinces
+        return False
+    return yn if re.match(r"^(是|不是|对|不对|没|否)", _clean(text)) else None
 
 
 def region_buttons() -> List[Button]:
@@ -248,7 +307,7 @@ class EligibilityForm(GuidedForm):
             age = int(m.group(1)) if m else None
         if age is not None and 40 <= age <= 130:
             out["elig_age"] = float(age)
-        region = _region_in(self.ctx, text, state)
+        region = _region_in(self.ctx, text, state, requested)
         if region is not None:
             out[REGION] = region
         economic = elig.parse_economic(text) if requested == "elig_economic" else _explicit_economic(text)
@@ -259,7 +318,7 @@ class EligibilityForm(GuidedForm):
             out["elig_care"] = level
             out["elig_care_assessed"] = not needs
         if requested == "elig_hukou" or re.search(r"(户口|户籍)", t):
-            yes = elig.parse_yes_no(t)
+            yes = _hukou_answer(self.ctx, text, {**state, **out})
             if yes is not None and not (requested != "elig_hukou" and "elig_economic" in out):
                 out["elig_hukou"] = yes
         return out
@@ -345,6 +404,8 @@ class FuneralForm(GuidedForm):
 
     _NATURAL = re.compile(r"(病故|病逝|病死|因病|生病|病重|病走|自然死亡|正常死亡|寿终|老死|善终|癌|正常原因|老了走的)")
     _UNNATURAL = re.compile(r"(意外|车祸|事故|自杀|溺水|坠楼|非正常|被害|他杀|工伤|摔死|触电|火灾)")
+    _NOT_UNNATURAL = re.compile(
+        r"(不是|没有|并非|不属于|不算|排除)(意外|车祸|事故|自杀|溺水|坠楼|非正常|被害|他杀|工伤)")
 
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
@@ -356,22 +417,22 @@ class FuneralForm(GuidedForm):
             out["fun_place"] = place
         elif requested == "fun_place" and re.search(r"(其他|别处|外面|路上)", t):
             out["fun_place"] = "elsewhere"
-        if self._UNNATURAL.search(t):
-            out["fun_natural"] = False
-        elif self._NATURAL.search(t):
+        if self._NOT_UNNATURAL.search(t) or (self._NATURAL.search(t) and not self._UNNATURAL.search(t)):
             out["fun_natural"] = True
+        elif self._UNNATURAL.search(t):
+            out["fun_natural"] = False
         elif requested == "fun_natural":
-            yes = elig.parse_yes_no(t)
+            yes = _yes_no(text)
             if yes is not None:
                 out["fun_natural"] = yes
-        region = _region_in(self.ctx, text, state)
+        region = _region_in(self.ctx, text, state, requested)
         if region is not None:
             out[REGION] = region
         pension = fc.parse_pension(text)
         if pension and (requested == "fun_pension" or pension != "none"):
             out["fun_pension"] = pension
         if requested == "fun_hukou" or re.search(r"(户口|户籍)", t):
-            yes = elig.parse_yes_no(t)
+            yes = _hukou_answer(self.ctx, text, {**state, **out})
             if yes is not None:
                 out["fun_hukou"] = yes
         return out
@@ -489,11 +550,16 @@ class StatusForm(GuidedForm):
     intent = "check_status"
     title = "办件进度查询"
     slots = ("status_number", "status_last4")
+    personal = slots
 
     def extract(self, text, state, requested):
         out = {}
         last4 = parse.parse_last4(text, bare=requested == "status_last4")
         number = parse.parse_application_number(text)
+        tokens = re.split(r"[\s,，、;；。]+", normalize(text or "").strip())
+        if number and last4 is None and len(tokens) > 1:
+            # "HZ2026110001 1234": the four digits after the number
+            last4 = next((tk for tk in tokens if re.fullmatch(r"[0-9]{4}", tk)), None)
         if number and (last4 is None or not number.endswith(last4) or len(number) > 4):
             if not (requested == "status_last4" and len(number) <= 4):
                 out["status_number"] = number
@@ -577,12 +643,29 @@ def _day_label(d: DayView) -> str:
     return label
 
 
+def day_problem(svc: BookingService, office: Optional[str], kind: Optional[str], day: date) -> Optional[str]:
+    """Why ``day`` cannot be booked at the office (None when it can)."""
+    if not office or not kind:
+        return None
+    if day <= svc.today():
+        return "只能预约明天及以后的日期。"
+    if day not in svc.bookable_days(office):
+        return "这一天超出了可以预约的范围（最多提前30天）。"
+    view = svc.day(office, kind, day)
+    if view is None or not view.slots:
+        return f"{format_day(day)}登记处不办公（周末或法定节假日）。"
+    if view.free <= 0:
+        return f"{format_day(day)}已经约满了。"
+    return None
+
+
 class BookingForm(GuidedForm):
     name = "booking_form"
     intent = "book_appointment"
     title = "婚姻登记预约"
     slots = ("book_kind", "book_office", "book_groom_birth", "book_bride_birth", "book_day", "book_time",
              "book_name", "book_phone", "book_confirm")
+    personal = ("book_groom_birth", "book_bride_birth", "book_name", "book_phone")
 
     # -- helpers --
     def offices(self, region_code: Optional[str], kind: Optional[str]) -> List[Tuple[str, str]]:
@@ -650,19 +733,24 @@ class BookingForm(GuidedForm):
             if value:
                 out[requested] = value
         d = parse.parse_day(text, self.ctx.today())
-        if requested in ("book_day", "book_time", "book_confirm"):
-            if d is not None:
+        if requested in ("book_day", "book_time", "book_confirm") and d is not None:
+            problem = day_problem(self.ctx.booking(), state.get("book_office"), state.get("book_kind"), d)
+            if problem:
+                out["_hint"] = problem
+            else:
                 out["book_day"] = d.isoformat()
                 if requested != "book_day":
                     out["book_time"] = None
                     out["book_confirm"] = None
         if requested == "book_time" or (requested == "book_confirm" and "book_day" not in out):
             if state.get("book_day") and state.get("book_office"):
-                starts = [s.start for s in self.slots_of({**state, **out})]
-                start = parse.parse_time(text, starts)
+                spans = [(s.start, s.end) for s in self.slots_of({**state, **out})]
+                start = parse.parse_time(text, spans)
                 if start:
                     out["book_time"] = start
                     out["book_confirm"] = None
+                elif requested == "book_time" and re.search(r"[0-9一二两三四五六七八九十]\s*[点:：]", t):
+                    out["_hint"] = "这个时间不在开放的时段里（或已约满）。"
         if requested == "book_name":
             name = parse.parse_name(text)
             if name:
@@ -672,7 +760,7 @@ class BookingForm(GuidedForm):
             out["book_phone"] = phone
             if requested == "book_confirm":
                 out["book_confirm"] = None
-        if requested == "book_confirm" and not out:
+        if requested == "book_confirm" and not [k for k in out if not k.startswith("_")]:
             yes = parse.parse_confirm(text)
             if yes is True:
                 out["book_confirm"] = True
@@ -795,7 +883,7 @@ class BookingForm(GuidedForm):
                 return Outcome(text_reply("抱歉，这个时段刚刚约满（或不再开放），请重新选择日期和时段。",
                                           kind="booking_full"),
                                {**{s: state.get(s) for s in self.slots}, "book_day": None, "book_time": None,
-                                "book_confirm": None}, followup="booking_form")
+                                "book_confirm": None, RESUME: self.name}, followup="booking_form")
             return Outcome(text_reply("抱歉，预约暂时没有成功，请稍后再试，或拨打 "
                                       f"{self.ctx.assistant.catalog.hotline_for(state.get(REGION))}。",
                                       kind="booking_failed"))
@@ -839,8 +927,10 @@ class ManageBookingForm(GuidedForm):
     title = "预约查询"
     slots = ("mb_code", "mb_last4", "mb_op", "mb_day", "mb_time", "mb_confirm")
 
+    personal = ("mb_code", "mb_last4")
     _OPS = (("cancel", ("取消", "不去了", "退掉", "撤销")),
-            ("reschedule", ("改约", "改到", "改时间", "换时间", "换一天", "改期", "调整", "改一下", "重新约", "改")),
+            ("reschedule", ("改约", "改到", "改时间", "换时间", "换个时间", "换一天", "改期", "调整", "改一下",
+                            "重新约", "改", "换")),
             ("view", ("查看", "查询", "看看", "查一下", "查", "看")))
 
     def found(self, state):
@@ -853,7 +943,7 @@ class ManageBookingForm(GuidedForm):
         t = _clean(text)
         if not t:
             return out
-        code = parse.parse_booking_code(text)
+        code = parse.parse_booking_code(text, asked=requested == "mb_code")
         if code:
             out["mb_code"] = code
         last4 = parse.parse_last4(text, bare=requested == "mb_last4")
@@ -863,24 +953,42 @@ class ManageBookingForm(GuidedForm):
             op = parse.first_match(text, self._OPS)
             if op:
                 out["mb_op"] = op
-        if requested == "mb_day":
-            d = parse.parse_day(text, self.ctx.today())
-            if d:
+        op = out.get("mb_op") or state.get("mb_op")
+        d = parse.parse_day(text, self.ctx.today())
+        if d and op == "reschedule" and requested in (None, "mb_op", "mb_day", "mb_time", "mb_confirm"):
+            b = self.found({**state, **out})
+            problem = day_problem(self.ctx.booking(), b.office, b.kind, d) if b else None
+            if problem:
+                out["_hint"] = problem
+            else:
                 out["mb_day"] = d.isoformat()
-        if requested == "mb_time" and state.get("mb_day"):
-            b = self.found(state)
+                if requested in ("mb_time", "mb_confirm"):
+                    out.update({"mb_time": None, "mb_confirm": None})
+        day = out.get("mb_day") or state.get("mb_day")
+        if requested in (None, "mb_op", "mb_day", "mb_time") and day and op == "reschedule":
+            b = self.found({**state, **out})
             if b:
-                view = self.ctx.booking().day(b.office, b.kind, date.fromisoformat(state["mb_day"]))
-                starts = [s.start for s in (view.slots if view else []) if s.free > 0]
-                start = parse.parse_time(text, starts)
+                view = self.ctx.booking().day(b.office, b.kind, date.fromisoformat(day))
+                spans = [(s.start, s.end) for s in (view.slots if view else []) if s.free > 0]
+                start = parse.parse_time(text, spans)
                 if start:
                     out["mb_time"] = start
-        if requested == "mb_confirm":
-            yes = parse.parse_confirm(t.replace("取消预约", "").replace("确认取消", "确认"))
-            if t.startswith("不取消") or t in ("不", "不了", "算了不取消"):
-                yes = False
-            if yes is not None:
-                out["mb_confirm"] = yes
+        if requested == "mb_confirm" and "mb_day" not in out and "mb_time" not in out:
+            if state.get("mb_op") == "cancel":
+                if re.search(r"(不取消|不要取消|别取消|不用取消|算了|不了|不用了|^不$|^否)", t):
+                    yes: Optional[bool] = False
+                elif parse.is_question(text):
+                    yes = None
+                else:
+                    yes = True if re.search(r"(取消|确认|确定|是|对|好|嗯|可以|行)", t) else None
+            else:
+                yes = parse.parse_confirm(text)
+            if yes is True:
+                out["mb_confirm"] = True
+            elif yes is False and state.get("mb_op") == "reschedule":
+                out.update({"mb_day": None, "mb_time": None, "mb_confirm": None})  # pick again
+            elif yes is False:
+                out["mb_confirm"] = False
         return out
 
     def next_slot(self, state):
@@ -1026,7 +1134,7 @@ def describe_answers(understood: Dict[str, Any], office_name: Callable[[str], Op
     u = understood
     out: List[str] = []
     if u.get("form") in FORM_TITLES:
-        out.append(f"正在进行：{FORM_TITLES[u['form']]}")
+        out.append(f"转人工时在办：{FORM_TITLES[u['form']]}")
     if u.get("elig_age") is not None:
         out.append(f"老人年龄：{int(u['elig_age'])}岁")
     for key, label in (("elig_hukou", "老人本地户籍"), ("fun_hukou", "逝者本地户籍"), ("fun_natural", "正常死亡")):

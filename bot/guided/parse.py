@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import cn2an
 
@@ -91,10 +91,15 @@ def parse_day(raw: str, today: date) -> Optional[date]:
 
 
 _CLOCK = re.compile(r"([0-9]{1,2})\s*[:：点]\s*([0-9]{1,2}|半)?")
+Span = Union[str, Tuple[str, str]]
 
 
-def parse_time(raw: str, starts: Sequence[str]) -> Optional[str]:
-    """One of the slot starts ("09:00"): "09:00-10:00", "9点", "下午一点半", "上午第一个"."""
+def parse_time(raw: str, slots: Sequence[Span]) -> Optional[str]:
+    """The start ("09:00") of the slot the citizen picked: "09:00-10:00", "9点",
+    "下午两点", "10点半", "上午". ``slots`` are (start, end) pairs (or bare starts,
+    then a time must name a start exactly); a time outside every slot is None."""
+    spans = [(s, None) if isinstance(s, str) else (s[0], s[1]) for s in slots]
+    starts = [s for s, _ in spans]
     text = _text(raw)
     for start in starts:
         if start in text:
@@ -114,12 +119,8 @@ def parse_time(raw: str, starts: Sequence[str]) -> Optional[str]:
         elif hour < 7:  # "两点" at an office means 14:00
             hour += 12
         wanted = f"{hour:02d}:{minute:02d}"
-        if wanted in starts:
-            return wanted
-        # a time inside a slot picks that slot
-        for i, start in enumerate(starts):
-            nxt = starts[i + 1] if i + 1 < len(starts) else "17:30"  # offices close by then
-            if start <= wanted < nxt:
+        for start, end in spans:
+            if start == wanted or (end is not None and start <= wanted < end):
                 return start
         return None
     if "上午" in text or "早上" in text:
@@ -131,18 +132,31 @@ def parse_time(raw: str, starts: Sequence[str]) -> Optional[str]:
     return None
 
 
+QUESTION = re.compile(r"(吗|嘛|？|\?|哪|什么|怎么|如何|多少|为什么|是不是|要不要|能不能|可不可以|有没有|几点|啥)")
+
+
+def is_question(raw: str) -> bool:
+    return bool(QUESTION.search(_text(raw)))
+
+
 _NAME = re.compile(r"^(?:我叫|我是|姓名[是:：]?|名字[是叫:：]?|叫)?([\u4e00-\u9fff·]{2,12})$")
-_NOT_NAMES = ("不知道", "跳过", "算了", "不想说", "可以", "好的", "是的", "没有")
+_LATIN_NAME = re.compile(r"^(?:我叫|姓名[是:：]?|名字[是叫:：]?)?([A-Za-z][A-Za-z .'\-]{1,40})$")
+_NOT_NAMES = ("不知道", "跳过", "算了", "不想说", "可以", "好的", "是的", "没有", "是我", "男方", "女方", "告诉",
+              "结婚", "离婚", "登记", "预约", "材料", "名字", "姓名", "本人", "不用", "确认", "取消")
 
 
 def parse_name(raw: str) -> Optional[str]:
-    """A person's name in Chinese characters ("张三", "我叫李小红")."""
+    """A person's name: Chinese characters ("张三", "我叫李小红") or Latin letters
+    ("Anna Schmidt"); questions and common non-answers are not names."""
+    if is_question(raw):
+        return None
     text = _text(raw).strip("。，,.!！")
     m = _NAME.match(text)
-    if not m:
-        return None
-    name = m.group(1)
-    return None if any(w in name for w in _NOT_NAMES) else name
+    if m:
+        name = m.group(1)
+        return None if any(w in name for w in _NOT_NAMES) else name
+    latin = _LATIN_NAME.match(normalize(raw or "").strip().strip("。，,.!！"))
+    return latin.group(1).strip() if latin else None
 
 
 _MOBILE = re.compile(r"(?<![0-9])(?:\+?86)?(1[3-9][0-9][\s\-]?[0-9]{4}[\s\-]?[0-9]{4})(?![0-9])")
@@ -177,12 +191,16 @@ def parse_last4(raw: str, bare: bool = False) -> Optional[str]:
 _CODE = re.compile(rf"(?<![A-Z0-9])([{CODE_ALPHABET}]{{{CODE_LENGTH}}})(?![A-Z0-9])")
 
 
-def parse_booking_code(raw: str) -> Optional[str]:
-    """An 8-character confirmation code (letters and digits without 0/O/1/I/L)."""
+def parse_booking_code(raw: str, asked: bool = False) -> Optional[str]:
+    """An 8-character confirmation code (letters and digits without 0/O/1/I/L). Codes
+    may be all letters; outside the question for it, an all-letter word counts only
+    after "确认码"/"预约码"."""
     text = normalize(raw or "").upper()
     for m in _CODE.finditer(text):
         code = m.group(1)
-        if any(c.isalpha() for c in code) and any(c.isdigit() for c in code):
+        mixed = any(c.isalpha() for c in code) and any(c.isdigit() for c in code)
+        named = re.search(r"(确认码|预约码|码)[是为:：\s]*$", text[:m.start()])
+        if mixed or asked or named:
             return code
     return None
 
@@ -193,7 +211,7 @@ _APPLICATION = re.compile(r"(?<![A-Z0-9])([A-Z]{0,4}[0-9][A-Z0-9\-]{5,31})(?![A-
 def parse_application_number(raw: str) -> Optional[str]:
     """An application number such as "MZ2026110001" (6–32 letters/digits, at least
     one digit); an 11-digit mobile number is not taken for one."""
-    text = normalize(raw or "").upper().replace(" ", "")
+    text = normalize(raw or "").upper()
     for m in _APPLICATION.finditer(text):
         number = m.group(1).replace("-", "")
         if 6 <= len(number) <= 32 and not re.fullmatch(r"1[3-9][0-9]{9}", number):
@@ -206,9 +224,12 @@ _CONFIRM_NO = re.compile(r"(不对|不是|不行|不要|改|换|重新|错了|�
 
 
 def parse_confirm(raw: str) -> Optional[bool]:
+    """Yes or no to "确认吗？"; a question ("这是哪个登记处？") is neither."""
     text = _text(raw)
-    if not text:
+    if not text or is_question(raw):
         return None
+    if re.search(r"(不用改|不要改|不改|不用换|没问题)", text):
+        return True
     if _CONFIRM_NO.search(text):
         return False
     if _CONFIRM_YES.search(text):
@@ -230,8 +251,14 @@ def choose(text: str, labels: List[str]) -> Optional[int]:
     "第2个"."""
     t = _text(text)
     for i, label in enumerate(labels):
-        if _text(label) == t or (len(t) >= 2 and t in _text(label)) or _text(label) in t:
+        if _text(label) == t or _text(label) in t:
             return i
+    partial = [i for i, label in enumerate(labels) if len(t) >= 2 and t in _text(label)]
+    if len(partial) == 1:
+        return partial[0]
+    if re.fullmatch(r"[1-9]", t):
+        n = int(t)
+        return n - 1 if n <= len(labels) else None
     m = re.search(rf"第\s*{_NUM}\s*(?:个|项|家)?", t)
     if m:
         n = _int(m.group(1))
