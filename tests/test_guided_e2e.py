@@ -38,7 +38,7 @@ def test_correction_and_stop_halfway(url_args):  # noqa: F811
 
 
 def test_funeral_checklist_and_progress(url_args):  # noqa: F811
-    out = ask(["请按我家的情况帮我列一个身后事办事清单", "在家里走的，是病故的", "杭州", "是", "退休职工",
+    out = ask(["请按我家的情况帮我列一个身后事办事清单", "在家里走的，是病故的", "杭州", "是", "退休职工", "不是",
                "第一步办好了"], *url_args, "--conversation")
     checklist, progress = out[-2], out[-1]
     assert "第1步：开具死亡证明" in checklist["reply"] and "节哀" in checklist["reply"]
@@ -67,3 +67,14 @@ def test_status_lookup(url_args):  # noqa: F811
     assert "受理编号" in out[0]["reply"]
     assert "后四位" in out[1]["reply"]
     assert "张*" in out[2]["reply"] and "138****1234" in out[2]["reply"]
+
+
+def test_leaving_a_form_for_another_question_or_a_person(url_args):  # noqa: F811
+    out = ask(["帮我预约结婚登记", "结婚登记要带什么材料", "帮我测算一下养老补贴", "转人工"], *url_args, "--conversation")
+    start, switched, elig, handoff = out
+    assert "结婚登记还是离婚登记" in start["reply"] or "哪个城市" in start["reply"]
+    # the question is answered once: no clarifying question after the guide
+    assert switched["service"] == "marriage.register" or "哪个城市" in switched["reply"]
+    assert "抱歉，我不太确定" not in switched["reply"]
+    assert "多大年纪" in elig["reply"]
+    assert "12345" in handoff["reply"] and "抱歉，我不太确定" not in handoff["reply"]

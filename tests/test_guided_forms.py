@@ -186,13 +186,15 @@ def test_funeral_checklist_then_progress(guided):
     assert t.asked == "fun_hukou"
     t.say("是浙江户口")
     assert t.asked == "fun_pension"
-    checklist = t.say("退休职工")
+    t.say("退休职工")
+    assert t.asked == "fun_low_income"
+    checklist = t.say("不是")
     assert not t.active
     assert "第1步：开具死亡证明" in checklist
     assert "社区卫生服务中心" in checklist
     assert "六项基本殡葬服务" in checklist
     state = dict(t.state)
-    assert state["fun_place"] == "home" and state["fun_done"] == []
+    assert state["fun_place"] == "home" and state["fun_done"] == [] and state["fun_low_income"] is False
 
     out = funeral_progress(guided, "第一步办好了", state)
     assert out.updates["fun_done"] == [1]
@@ -501,3 +503,13 @@ def test_handoff_drops_personal_answers_but_keeps_the_others(guided):
     t.say("转人工", "human_handoff")
     assert t.state["book_groom_birth"] is None and t.state["book_day"] == "2026-11-30"
     assert t.state["form_last"] == "booking_form"
+
+
+def test_a_low_income_family_gets_the_temporary_assistance_step(guided):
+    t = Talk(guided, "funeral_form", {"region": "hunan-chenzhou"})
+    t.say("在医院走的，病故，帮我列个后事清单", "make_checklist")
+    while t.asked != "fun_low_income":
+        t.say("不清楚", "skip")
+    done = t.say("我们家是低保户", "assistance_dibao", 0.9)
+    assert t.state["fun_low_income"] is True and not t.active
+    assert "临时救助" in done

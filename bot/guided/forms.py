@@ -399,8 +399,8 @@ class FuneralForm(GuidedForm):
     name = "funeral_form"
     intent = "make_checklist"
     title = "身后事清单"
-    slots = ("fun_place", "fun_natural", "fun_hukou", "fun_pension")
-    optional = (REGION, "fun_natural", "fun_hukou", "fun_pension")
+    slots = ("fun_place", "fun_natural", "fun_hukou", "fun_pension", "fun_low_income")
+    optional = (REGION, "fun_natural", "fun_hukou", "fun_pension", "fun_low_income")
 
     _NATURAL = re.compile(r"(病故|病逝|病死|因病|生病|病重|病走|自然死亡|正常死亡|寿终|老死|善终|癌|正常原因|老了走的)")
     _UNNATURAL = re.compile(r"(意外|车祸|事故|自杀|溺水|坠楼|非正常|被害|他杀|工伤|摔死|触电|火灾)")
@@ -431,6 +431,13 @@ class FuneralForm(GuidedForm):
         pension = fc.parse_pension(text)
         if pension and (requested == "fun_pension" or pension != "none"):
             out["fun_pension"] = pension
+        economic = elig.parse_economic(text)
+        if economic in ("dibao", "tekun", "low_income"):
+            out["fun_low_income"] = True
+        elif requested == "fun_low_income":
+            yes = _yes_no(text) if economic is None else False
+            if yes is not None:
+                out["fun_low_income"] = yes
         if requested == "fun_hukou" or re.search(r"(户口|户籍)", t):
             yes = _hukou_answer(self.ctx, text, {**state, **out})
             if yes is not None:
@@ -445,7 +452,8 @@ class FuneralForm(GuidedForm):
     def checklist(self, state) -> fc.Checklist:
         return fc.build(self.case(state), self.ctx.funeral_rules(), parents=self.ctx.parents, today=self.ctx.today())
 
-    _SLOT_OF = {"region": REGION, "natural": "fun_natural", "local_hukou": "fun_hukou", "pension": "fun_pension"}
+    _SLOT_OF = {"region": REGION, "natural": "fun_natural", "local_hukou": "fun_hukou", "pension": "fun_pension",
+                "low_income": "fun_low_income"}
 
     def next_slot(self, state):
         if state.get("fun_place") is None:
@@ -474,6 +482,10 @@ class FuneralForm(GuidedForm):
             q = next((q for q in self.checklist(state).questions if "户籍" in q), "逝者是当地户籍吗？")
             return text_reply(q, [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")],
                               kind="form_question")
+        if slot == "fun_low_income":
+            return text_reply(fc.QUESTIONS["low_income"] + "（困难家庭还可以申请临时救助）",
+                              [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")],
+                              kind="form_question")
         return text_reply(fc.QUESTIONS["pension"], [Button("职工养老保险/退休", "职工养老保险"),
                                                     Button("城乡居民养老保险", "城乡居民养老保险"),
                                                     Button("都没有", "都没有"), Button("不清楚", "不清楚")],
@@ -486,6 +498,7 @@ class FuneralForm(GuidedForm):
             "fun_natural": "抱歉，请回答“是”或“不是”。",
             "fun_hukou": "抱歉，请回答“是”或“不是”。",
             "fun_pension": "抱歉，我没看懂。",
+            "fun_low_income": "抱歉，请回答“是”或“不是”。",
         }.get(slot, super().hint(slot, state))
 
     def complete(self, state):
