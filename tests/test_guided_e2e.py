@@ -70,7 +70,8 @@ def test_status_lookup(url_args):  # noqa: F811
 
 
 def test_leaving_a_form_for_another_question_or_a_person(url_args):  # noqa: F811
-    out = ask(["帮我预约结婚登记", "结婚登记要带什么材料", "帮我测算一下养老补贴", "转人工"], *url_args, "--conversation")
+    out = ask(["帮我预约结婚登记", "结婚登记要带什么材料", "帮我测算一下养老补贴", "转人工"],
+              *url_args, "--conversation")
     start, switched, elig, handoff = out
     assert "结婚登记还是离婚登记" in start["reply"] or "哪个城市" in start["reply"]
     # the question is answered once: no clarifying question after the guide
