@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.ages import parse_age
 from bot.funeral_checklist import parse_progress
+from bot.guided.parse import asks_progress
 from bot.assistant import Assistant, Reply, service_for_intent
 from bot.review import LOW_CONFIDENCE
 
@@ -74,6 +75,8 @@ class ActionServiceGuide(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        if asks_progress(latest_text(tracker)) and not entity_values(tracker, "entry"):
+            return [FollowupAction("status_form")]
         code = service_for_intent(latest_intent(tracker)) or tracker.get_slot(SERVICE_SLOT)
         asked = bool(tracker.get_slot(ASKED_SLOT))
         age = resolve_age(tracker)

@@ -145,3 +145,12 @@ async def test_progress_and_steps_follow_ups(rasa_domain):
     _, events = await run(G.ActionFuneralProgress(), tracker("下一步", "progress", {"service": "marriage.register"},
                                                             rasa_domain), rasa_domain)
     assert events[-1]["name"] == "action_service_section"
+
+
+async def test_a_service_question_about_progress_goes_to_the_status_lookup(rasa_domain):
+    t = tracker("我的低保申请办到哪一步了", "assistance_dibao", {}, rasa_domain)
+    _, events = await run(A.ActionServiceGuide(), t, rasa_domain)
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "status_form"
+    msgs, events = await run(A.ActionServiceGuide(), tracker("低保怎么申请", "assistance_dibao", {}, rasa_domain),
+                             rasa_domain)
+    assert msgs and not any(e["event"] == "followup" for e in events)

@@ -265,3 +265,12 @@ def choose(text: str, labels: List[str]) -> Optional[int]:
         if n and 1 <= n <= len(labels):
             return n - 1
     return None
+
+
+_PROGRESS_QUESTION = re.compile(
+    r"(进度|办到哪|到哪一步|到哪个环节|审批到|审核到|批下来|批了没|有结果了吗|有没有结果|审核通过了吗)")
+
+
+def asks_progress(raw: str) -> bool:
+    """"我的低保申请办到哪一步了" names a service but asks about an application."""
+    return bool(_PROGRESS_QUESTION.search(_text(raw)))
