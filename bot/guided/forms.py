@@ -849,8 +849,9 @@ class BookingForm(GuidedForm):
             day = date.fromisoformat(state["book_day"])
             if not free:
                 return text_reply(f"{format_day(day)}已经约满了，请换一天。", kind="form_question")
-            return text_reply(f"{format_day(day)}可以预约的时段：",
-                              [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
+            lines = [f"{format_day(day)}可以预约的时段："] + [f"· {s.start}-{s.end}（余{s.free}个名额）" for s in free]
+            lines.append("请选择时段，也可以直接说“上午”“下午两点”。")
+            return text_reply("\n".join(lines), [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
                               kind="form_question")
         if slot == "book_name":
             return text_reply("请告诉我预约人的姓名（双方中的一位）。", kind="form_question")
@@ -1035,7 +1036,7 @@ class ManageBookingForm(GuidedForm):
             return text_reply("请再告诉我预约时留的手机号码后四位。", kind="form_question")
         b = self.found(state)
         if slot == "mb_op":
-            return text_reply(self._summary(b) + "\n请问要做什么？",
+            return text_reply(self._summary(b) + "\n请问要做什么：取消预约、改约，还是只是查看？",
                               [Button("取消预约", "取消预约"), Button("改约", "改时间"), Button("就看看", "就看看")],
                               kind="form_question")
         if slot == "mb_day":
@@ -1046,8 +1047,10 @@ class ManageBookingForm(GuidedForm):
         if slot == "mb_time":
             view = self.ctx.booking().day(b.office, b.kind, date.fromisoformat(state["mb_day"]))
             free = [s for s in (view.slots if view else []) if s.free > 0]
-            return text_reply(f"{format_day(date.fromisoformat(state['mb_day']))}可以预约的时段：",
-                              [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free], kind="form_question")
+            lines = [f"{format_day(date.fromisoformat(state['mb_day']))}可以预约的时段："]
+            lines += [f"· {s.start}-{s.end}（余{s.free}个名额）" for s in free]
+            return text_reply("\n".join(lines), [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
+                              kind="form_question")
         if state.get("mb_op") == "cancel":
             return text_reply(self._summary(b) + "\n确定要取消这个预约吗？取消后名额会释放给别人。",
                               [Button("确认取消", "确认取消"), Button("不取消", "不取消")], kind="form_question")

@@ -192,17 +192,12 @@ _CODE = re.compile(rf"(?<![A-Z0-9])([{CODE_ALPHABET}]{{{CODE_LENGTH}}})(?![A-Z0-
 
 
 def parse_booking_code(raw: str, asked: bool = False) -> Optional[str]:
-    """An 8-character confirmation code (letters and digits without 0/O/1/I/L). Codes
-    may be all letters; outside the question for it, an all-letter word counts only
-    after "确认码"/"预约码"."""
+    """An 8-character confirmation code (letters and digits without 0/O/1/I/L) standing
+    on its own ("取消预约 K7QH2M9T"); codes may be all letters. ``asked`` is accepted for
+    symmetry with the other parsers: the code looks the same either way."""
     text = normalize(raw or "").upper()
-    for m in _CODE.finditer(text):
-        code = m.group(1)
-        mixed = any(c.isalpha() for c in code) and any(c.isdigit() for c in code)
-        named = re.search(r"(确认码|预约码|码)[是为:：\s]*$", text[:m.start()])
-        if mixed or asked or named:
-            return code
-    return None
+    m = _CODE.search(text)
+    return m.group(1) if m else None
 
 
 _APPLICATION = re.compile(r"(?<![A-Z0-9])([A-Z]{0,4}[0-9][A-Z0-9\-]{5,31})(?![A-Z0-9])")
