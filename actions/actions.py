@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.ages import parse_age
 from bot.funeral_checklist import parse_progress
-from bot.guided.parse import asks_progress
+from bot.guided.parse import asks_progress, guided_route
 from bot.assistant import Assistant, Reply, service_for_intent
 from bot.review import LOW_CONFIDENCE
 
@@ -228,6 +228,9 @@ class ActionClarify(Action):
     async def run(self, dispatcher, tracker, domain):
         message = tracker.latest_message or {}
         text = latest_text(tracker)
+        route = guided_route(text)
+        if route:  # "FHURWZX3", "我想改约到12月3日": the form that takes it, not a guess
+            return [FollowupAction(route)]
         ranking = message.get("intent_ranking") or []
         candidates = [
             service_for_intent(r.get("name"))

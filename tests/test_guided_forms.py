@@ -516,3 +516,24 @@ def test_a_low_income_family_gets_the_temporary_assistance_step(guided):
     done = t.say("我们家是低保户", "assistance_dibao", 0.9)
     assert t.state["fun_low_income"] is True and not t.active
     assert "临时救助" in done
+
+
+def test_reschedule_to_a_closed_day_named_up_front_asks_for_another_day(guided):
+    t = book(guided)
+    t.say("11月30日")
+    t.say("09:00")
+    t.say("钱七")
+    t.say("13700008888")
+    code = t.say("确认").split("确认码：")[1][:8]
+    m = Talk(guided, "manage_booking_form")
+    m.say("我想改约到12月5日", "manage_booking")  # a Saturday
+    m.say(code)
+    m.say("8888")
+    assert m.asked == "mb_day"
+
+
+def test_guided_route_for_messages_nlu_could_not_place():
+    assert parse.guided_route("我想改约到12月3日") == "manage_booking_form"
+    assert parse.guided_route("FHURWZX3") == "manage_booking_form"
+    assert parse.guided_route("HZ2026110001") == "status_form"
+    assert parse.guided_route("结婚登记要带什么") is None

@@ -1016,9 +1016,11 @@ class ManageBookingForm(GuidedForm):
         if not op:
             return "mb_op"
         if op == "reschedule":
-            for slot in ("mb_day", "mb_time"):
-                if not state.get(slot):
-                    return slot
+            day = state.get("mb_day")
+            if not day or day_problem(self.ctx.booking(), b.office, b.kind, date.fromisoformat(day)):
+                return "mb_day"  # a day named before the booking was known may not be open
+            if not state.get("mb_time"):
+                return "mb_time"
         if op in ("cancel", "reschedule") and state.get("mb_confirm") is None:
             return "mb_confirm"
         return None

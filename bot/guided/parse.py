@@ -269,3 +269,19 @@ _PROGRESS_QUESTION = re.compile(
 def asks_progress(raw: str) -> bool:
     """"我的低保申请办到哪一步了" names a service but asks about an application."""
     return bool(_PROGRESS_QUESTION.search(_text(raw)))
+
+
+_MANAGE_WORDS = re.compile(r"(改约|改期|预约.{0,6}(改|换|取消|推迟|提前|延后|查)|(改|换|取消|查).{0,6}预约)")
+
+
+def guided_route(raw: str) -> Optional[str]:
+    """The form a message NLU could not place clearly belongs to, from what it contains:
+    a confirmation code or "改约…" → managing a booking; an application number or a
+    progress question → the status lookup. None when nothing says so."""
+    if _MANAGE_WORDS.search(_text(raw)):
+        return "manage_booking_form"
+    if parse_application_number(raw) or asks_progress(raw):
+        return "status_form"
+    if parse_booking_code(raw):
+        return "manage_booking_form"
+    return None
