@@ -79,3 +79,23 @@ def test_leaving_a_form_for_another_question_or_a_person(url_args):  # noqa: F81
     assert "抱歉，我不太确定" not in switched["reply"]
     assert "多大年纪" in elig["reply"]
     assert "12345" in handoff["reply"] and "抱歉，我不太确定" not in handoff["reply"]
+
+
+def test_changing_and_cancelling_a_booking_in_words(url_args, catalog_url):  # noqa: F811
+    office = "zhejiang-hangzhou-xihu-marriage"
+    svc = BookingService(catalog_url)
+    days = svc.availability(office, "marriage", days=2)
+    first, second = days[0], days[1]
+    booked = svc.book(office, "marriage", first.day, first.slots[0].start, "王五", "13600005555")
+    assert booked.ok
+    code = booked.booking.code
+    start2 = next(s.start for s in second.slots if s.free > 0)
+    out = ask([f"我想改约到{second.day.month}月{second.day.day}日", code, "5555", start2, "确认"],
+              *url_args, "--conversation")
+    assert "确认码" in out[0]["reply"]
+    assert "改约成功" in out[-1]["reply"]
+    moved = svc.find(code, "5555")
+    assert moved.day == second.day and moved.start == start2
+    out = ask([f"取消预约 {code} 尾号5555", "确认取消"], *url_args, "--conversation")
+    assert "预约已取消" in out[-1]["reply"]
+    assert svc.find(code, "5555").status == "cancelled"
