@@ -537,3 +537,18 @@ def test_guided_route_for_messages_nlu_could_not_place():
     assert parse.guided_route("FHURWZX3") == "manage_booking_form"
     assert parse.guided_route("HZ2026110001") == "status_form"
     assert parse.guided_route("结婚登记要带什么") is None
+
+
+def test_small_readings_from_the_review():
+    assert parse.parse_confirm("这是哪个登记处？") is None  # a question is not a yes
+    assert parse.parse_confirm("不用改了，确认") is True
+    assert parse.parse_name("结婚登记要带什么") is None and parse.parse_name("是我") is None
+    assert parse.choose("2", ["杭州市西湖区婚姻登记处", "杭州市各区婚姻登记处"]) == 1
+    assert parse.choose("登记处", ["杭州市西湖区婚姻登记处", "杭州市各区婚姻登记处"]) is None
+
+
+def test_after_a_backend_failure_the_submit_says_nothing_more(guided):
+    form = guided.form("booking_form")
+    out = form.submit({"form_exit": "unavailable", "book_name": "张三", "book_phone": "13800131234"})
+    assert out.reply is None and out.followup is None
+    assert out.updates["book_name"] is None and out.updates["book_phone"] is None
