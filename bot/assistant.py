@@ -80,6 +80,23 @@ def intent_payload(intent: str, **entities: str) -> str:
     return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
 
 
+# the guided services (bot/guided): answers for this citizen, not the general guide
+GUIDED_BUTTONS = (
+    Button("测算养老补贴", "/check_eligibility"),
+    Button("预约婚姻登记", "/book_appointment"),
+    Button("查办件进度", "/check_status"),
+)
+
+# a guide's own way on to the guided service that fits it
+GUIDE_NEXT = {
+    "marriage.register": Button("预约结婚登记", "/book_appointment"),
+    "marriage.divorce": Button("预约离婚登记", "/book_appointment"),
+    "funeral.after_death": Button("生成我家的办事清单", "/make_checklist"),
+    "elder.age_allowance": Button("测算能领哪些补贴", "/check_eligibility"),
+    "elder.service_subsidy": Button("测算能领哪些补贴", "/check_eligibility"),
+    "elder.care_subsidy": Button("测算能领哪些补贴", "/check_eligibility"),
+}
+
 FOLLOW_UPS = (
     Button("所需材料", "/ask_materials"),
     Button("办理流程", "/ask_steps"),
@@ -102,7 +119,10 @@ class Assistant:
               office_code: Optional[str] = None) -> Reply:
         g = self.catalog.guide(service_code, region_code, age, office_code=office_code)
         text, html = _both(render.render, "guide.j2", g=g)
-        return Reply(text, html, list(FOLLOW_UPS), service=service_code, kind="guide")
+        buttons = list(FOLLOW_UPS)
+        if service_code in GUIDE_NEXT:  # before 其他问题 / 转人工
+            buttons.insert(3, GUIDE_NEXT[service_code])
+        return Reply(text, html, buttons, service=service_code, kind="guide")
 
     def section(self, service_code: str, section: str, region_code: Optional[str] = None,
                 age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
@@ -151,7 +171,7 @@ class Assistant:
             if names:
                 domains.append({"title": title, "services": names})
         text, html = _both(render.message, "menu", domains=domains)
-        return Reply(text, html, self.menu_buttons(), kind="menu")
+        return Reply(text, html, self.menu_buttons() + list(GUIDED_BUTTONS), kind="menu")
 
     def which_service(self, section: str) -> Reply:
         text, html = _both(render.message, "which_service", section_name=SECTIONS.get(section, "信息"))

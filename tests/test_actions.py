@@ -82,7 +82,7 @@ async def test_service_with_region_in_message_shows_local_guide(rasa_domain):
     assert "杭州市" in m["text"] and "办理地点" in m["text"]
     assert "婚姻登记" in m["text"]
     titles = [b["title"] for b in m["buttons"]]
-    assert titles == ["所需材料", "办理流程", "办理地点", "其他问题", "转人工"]
+    assert titles == ["所需材料", "办理流程", "办理地点", "预约结婚登记", "其他问题", "转人工"]
 
 
 async def test_region_answer_completes_the_pending_question(rasa_domain):

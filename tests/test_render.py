@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot import render
-from bot.assistant import FOLLOW_UPS
+from bot.assistant import FOLLOW_UPS, GUIDE_NEXT
 
 
 def test_guide_sections_in_order(assistant):
@@ -15,7 +15,9 @@ def test_guide_sections_in_order(assistant):
     positions = [text.index(h) for h in order]
     assert positions == sorted(positions)
     assert "核对日期 2026-" in text
-    assert reply.buttons == list(FOLLOW_UPS)
+    # the standard follow-ups, with the way on to booking before 其他问题 / 转人工
+    assert reply.buttons == [*FOLLOW_UPS[:3], GUIDE_NEXT["marriage.register"], *FOLLOW_UPS[3:]]
+    assert assistant.guide("assistance.dibao").buttons == list(FOLLOW_UPS)
     assert reply.service == "marriage.register" and reply.kind == "guide"
 
 
