@@ -481,3 +481,37 @@ def test_qr_entry_with_real_bot(live_stack, browser_page):
     expect(guide.first).to_contain_text("杭州市西湖区婚姻登记处（您扫码所在的办理点）")
     assert page.locator(f'{BOT}[data-kind="ask_region"]').count() == 0
     assert page.problems == []
+
+
+def test_eligibility_form_with_buttons_in_the_web_chat(live_stack, browser_page):
+    """A guided form in the browser: typed answers and form buttons whose payload is the
+    answer in words (sent to the server as a payload, passed on as text)."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_chat(page, live_stack.web_url)
+
+    def answer(action: Callable[[], None]) -> List[Dict[str, str]]:
+        before = bot_count(page)
+        action()
+        return wait_for_answer(page, before)
+
+    def press(title: str) -> Callable[[], None]:
+        return lambda: page.locator(f'{BOT}[data-kind="form_question"]').last.get_by_role(
+            "button", name=title, exact=True).click()
+
+    new = answer(ask(page, "帮我算算我妈能领哪些养老补贴"))
+    assert any("多大年纪" in b["text"] for b in new), new
+    new = answer(ask(page, "八十五岁"))
+    assert any("哪个城市" in b["text"] for b in new), new
+    new = answer(press("杭州"))
+    assert any("户籍" in b["text"] for b in new), new
+    answer(press("是"))
+    answer(press("都不是"))
+    new = answer(press("能自理"))
+    result = [b for b in new if b["kind"] == "eligibility_result"]
+    assert result and "高龄津贴" in result[0]["text"] and "【符合】" in result[0]["text"], new
+    done = page.locator(f'{BOT}[data-kind="eligibility_result"]')
+    expect(done.get_by_role("button", name="重新测算")).to_be_visible()
+    assert_no_error_dump(page)
+    assert page.problems == []
