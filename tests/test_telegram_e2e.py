@@ -39,7 +39,8 @@ async def test_a_question_gets_the_local_guide(tg_bot, telegram):
     guide = await telegram.wait_for(chat, _guide("结婚登记"), timeout=60)
     assert "杭州" in guide["visible"] and "身份证" in guide["visible"]
     assert "<b>" in guide["text"]
-    assert buttons_of(guide) == ["所需材料", "办理流程", "办理地点", "其他问题", "转人工", "👍 有帮助", "👎 没帮助"]
+    assert buttons_of(guide) == ["所需材料", "办理流程", "办理地点", "预约结婚登记", "其他问题", "转人工",
+                                 "👍 有帮助", "👎 没帮助"]
 
 
 async def test_traditional_chinese_and_a_region_follow_up(tg_bot, telegram):
@@ -114,3 +115,16 @@ async def test_reset_forgets_the_region(tg_bot, telegram):
     reply = await telegram.wait_for(chat, after=n, timeout=60)
     # the region was forgotten: the bot asks for it again instead of answering for 郴州
     assert "哪个城市" in reply["visible"] and "跳过" in buttons_of(reply)
+
+
+async def test_a_guided_form_with_buttons_on_telegram(tg_bot, telegram):
+    chat = 7707
+    await telegram.send_text(chat, "帮我列个身后事办事清单")
+    await telegram.wait_for(chat, lambda m: "在哪里去世" in m["visible"], timeout=60)
+    n = len(telegram.sent_to(chat))
+    await telegram.press_button(chat, "家中")
+    await telegram.wait_for(chat, lambda m: "哪个城市" in m["visible"], after=n, timeout=60)
+    n = len(telegram.sent_to(chat))
+    await telegram.send_text(chat, "算了")
+    stopped = await telegram.wait_for(chat, lambda m: "已退出" in m["visible"], after=n, timeout=60)
+    assert "身后事清单" in stopped["visible"]
