@@ -276,6 +276,9 @@ def _hukou_answer(ctx: Guided, text: str, state: Dict[str, Any]) -> Optional[boo
     return yn if re.match(r"^(是|不是|对|不对|没|否)", _clean(text)) else None
 
 
+YES_NO_BUTTONS = [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")]
+
+
 def region_buttons() -> List[Button]:
     return [Button(c, c) for c in SAMPLE_CITIES] + [Button("跳过", "跳过")]
 
@@ -356,7 +359,7 @@ class EligibilityForm(GuidedForm):
             return text_reply(elig.QUESTIONS["region"], region_buttons(), kind="form_question")
         if slot == "elig_hukou":
             question = next((q for q in self.result(state).questions if "户籍" in q), "老人是当地户籍吗？")
-            return text_reply(question, [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")],
+            return text_reply(question, YES_NO_BUTTONS,
                               kind="form_question")
         if slot == "elig_economic":
             return text_reply(elig.QUESTIONS["economic"],
@@ -480,11 +483,11 @@ class FuneralForm(GuidedForm):
                                                         Button("不清楚", "不清楚")], kind="form_question")
         if slot == "fun_hukou":
             q = next((q for q in self.checklist(state).questions if "户籍" in q), "逝者是当地户籍吗？")
-            return text_reply(q, [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")],
+            return text_reply(q, YES_NO_BUTTONS,
                               kind="form_question")
         if slot == "fun_low_income":
             return text_reply(fc.QUESTIONS["low_income"] + "（困难家庭还可以申请临时救助）",
-                              [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")],
+                              YES_NO_BUTTONS,
                               kind="form_question")
         return text_reply(fc.QUESTIONS["pension"], [Button("职工养老保险/退休", "职工养老保险"),
                                                     Button("城乡居民养老保险", "城乡居民养老保险"),
@@ -656,6 +659,25 @@ def _day_label(d: DayView) -> str:
     return label
 
 
+def free_slots(svc: BookingService, office: str, kind: str, day: date) -> List:
+    """The day's slots with a free place (empty when closed or full)."""
+    view = svc.day(office, kind, day)
+    return [s for s in (view.slots if view else []) if s.free > 0]
+
+
+def day_choice(heading: str, days: List[DayView], footer: str = "") -> Reply:
+    lines = [heading] + [f"· {_day_label(d)}（余{d.free}个名额）" for d in days] + ([footer] if footer else [])
+    return text_reply("\n".join(lines), [Button(_day_label(d), _day_label(d).split(" ")[0]) for d in days],
+                      kind="form_question")
+
+
+def slot_choice(day: date, free: List, footer: str = "") -> Reply:
+    lines = [f"{format_day(day)}可以预约的时段："] + [f"· {s.start}-{s.end}（余{s.free}个名额）" for s in free]
+    lines += [footer] if footer else []
+    return text_reply("\n".join(lines), [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
+                      kind="form_question")
+
+
 def day_problem(svc: BookingService, office: Optional[str], kind: Optional[str], day: date) -> Optional[str]:
     """Why ``day`` cannot be booked at the office (None when it can)."""
     if not office or not kind:
@@ -706,9 +728,8 @@ class BookingForm(GuidedForm):
         return self.ctx.booking().availability(state["book_office"], state["book_kind"], days=6)
 
     def slots_of(self, state) -> List:
-        day = date.fromisoformat(state["book_day"])
-        view = self.ctx.booking().day(state["book_office"], state["book_kind"], day)
-        return [s for s in (view.slots if view else []) if s.free > 0]
+        return free_slots(self.ctx.booking(), state["book_office"], state["book_kind"],
+                          date.fromisoformat(state["book_day"]))
 
     def party(self, value: Optional[str], sex: str) -> Optional[Party]:
         if not value:
@@ -839,20 +860,14 @@ class BookingForm(GuidedForm):
                 where = office.name if office else "该登记处"
                 return text_reply(f"抱歉，{where}近期的预约都已约满。您可以换一个登记处，"
                                   "或过几天再来看看。请选择其他登记处，或说“算了”。", kind="form_question")
-            lines = [f"{office.name if office else ''}近期可以预约的日期："]
-            lines += [f"· {_day_label(d)}（余{d.free}个名额）" for d in days]
-            lines.append("请选择日期，也可以直接说“下周三”“11月30日”。")
-            return text_reply("\n".join(lines), [Button(_day_label(d), _day_label(d).split(" ")[0]) for d in days],
-                              kind="form_question")
+            return day_choice(f"{office.name if office else ''}近期可以预约的日期：", days,
+                              "请选择日期，也可以直接说“下周三”“11月30日”。")
         if slot == "book_time":
             free = self.slots_of(state)
             day = date.fromisoformat(state["book_day"])
             if not free:
                 return text_reply(f"{format_day(day)}已经约满了，请换一天。", kind="form_question")
-            lines = [f"{format_day(day)}可以预约的时段："] + [f"· {s.start}-{s.end}（余{s.free}个名额）" for s in free]
-            lines.append("请选择时段，也可以直接说“上午”“下午两点”。")
-            return text_reply("\n".join(lines), [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
-                              kind="form_question")
+            return slot_choice(day, free, "请选择时段，也可以直接说“上午”“下午两点”。")
         if slot == "book_name":
             return text_reply("请告诉我预约人的姓名（双方中的一位）。", kind="form_question")
         if slot == "book_phone":
@@ -969,8 +984,9 @@ class ManageBookingForm(GuidedForm):
                 out["mb_op"] = op
         op = out.get("mb_op") or state.get("mb_op")
         d = parse.parse_day(text, self.ctx.today())
+        # the booking, looked up once, when a day or a time may have to be checked against it
+        b = self.found({**state, **out}) if op == "reschedule" and (d or state.get("mb_day")) else None
         if d and op == "reschedule" and requested in (None, "mb_op", "mb_day", "mb_time", "mb_confirm"):
-            b = self.found({**state, **out})
             problem = day_problem(self.ctx.booking(), b.office, b.kind, d) if b else None
             if problem:
                 out["_hint"] = problem
@@ -979,14 +995,11 @@ class ManageBookingForm(GuidedForm):
                 if requested in ("mb_time", "mb_confirm"):
                     out.update({"mb_time": None, "mb_confirm": None})
         day = out.get("mb_day") or state.get("mb_day")
-        if requested in (None, "mb_op", "mb_day", "mb_time") and day and op == "reschedule":
-            b = self.found({**state, **out})
-            if b:
-                view = self.ctx.booking().day(b.office, b.kind, date.fromisoformat(day))
-                spans = [(s.start, s.end) for s in (view.slots if view else []) if s.free > 0]
-                start = parse.parse_time(text, spans)
-                if start:
-                    out["mb_time"] = start
+        if requested in (None, "mb_op", "mb_day", "mb_time") and day and b:
+            free = free_slots(self.ctx.booking(), b.office, b.kind, date.fromisoformat(day))
+            start = parse.parse_time(text, [(s.start, s.end) for s in free])
+            if start:
+                out["mb_time"] = start
         if requested == "mb_confirm" and "mb_day" not in out and "mb_time" not in out:
             if state.get("mb_op") == "cancel":
                 if re.search(r"(不取消|不要取消|别取消|不用取消|算了|不了|不用了|^不$|^否)", t):
@@ -1042,17 +1055,10 @@ class ManageBookingForm(GuidedForm):
                               [Button("取消预约", "取消预约"), Button("改约", "改时间"), Button("就看看", "就看看")],
                               kind="form_question")
         if slot == "mb_day":
-            days = self.ctx.booking().availability(b.office, b.kind, days=6)
-            lines = ["可以改约的日期："] + [f"· {_day_label(d)}（余{d.free}个名额）" for d in days]
-            return text_reply("\n".join(lines), [Button(_day_label(d), _day_label(d).split(" ")[0]) for d in days],
-                              kind="form_question")
+            return day_choice("可以改约的日期：", self.ctx.booking().availability(b.office, b.kind, days=6))
         if slot == "mb_time":
-            view = self.ctx.booking().day(b.office, b.kind, date.fromisoformat(state["mb_day"]))
-            free = [s for s in (view.slots if view else []) if s.free > 0]
-            lines = [f"{format_day(date.fromisoformat(state['mb_day']))}可以预约的时段："]
-            lines += [f"· {s.start}-{s.end}（余{s.free}个名额）" for s in free]
-            return text_reply("\n".join(lines), [Button(f"{s.start}-{s.end}（余{s.free}）", s.start) for s in free],
-                              kind="form_question")
+            day = date.fromisoformat(state["mb_day"])
+            return slot_choice(day, free_slots(self.ctx.booking(), b.office, b.kind, day))
         if state.get("mb_op") == "cancel":
             return text_reply(self._summary(b) + "\n确定要取消这个预约吗？取消后名额会释放给别人。",
                               [Button("确认取消", "确认取消"), Button("不取消", "不取消")], kind="form_question")
