@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Callable, TypeVar
+from typing import Callable, Optional, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,23 +40,21 @@ def reset() -> None:
     assistant.cache_clear()
 
 
-async def call(fn: Callable[[Assistant], T]) -> T:
-    """Run ``fn(assistant)`` in a worker thread."""
-    a = assistant()
-    return await asyncio.to_thread(fn, a)
+async def result_or_apology(fn: Callable[[], T], action_name: str) -> tuple[Optional[T], Optional[Reply]]:
+    """``(fn(), None)`` run in a worker thread, or ``(None, apology with the hotline)``
+    when the backend fails. Errors are logged by type only: no message text, no
+    personal data."""
+    try:
+        return await asyncio.to_thread(fn), None
+    except BACKEND_ERRORS as exc:
+        logger.error("%s: backend unavailable (%s)", action_name, type(exc).__name__)
+        return None, Assistant.unavailable(settings().hotline)
 
 
 async def reply_or_apology(fn: Callable[[Assistant], Reply], action_name: str) -> tuple[Reply, bool]:
-    """The reply, or an apology with the hotline when the backend fails.
-
-    Returns (reply, ok). Errors are logged by type only: no message text, no
-    personal data.
-    """
-    try:
-        return await call(fn), True
-    except BACKEND_ERRORS as exc:
-        logger.error("%s: backend unavailable (%s)", action_name, type(exc).__name__)
-        return Assistant.unavailable(settings().hotline), False
+    """The reply, or an apology with the hotline when the backend fails: (reply, ok)."""
+    reply, apology = await result_or_apology(lambda: fn(assistant()), action_name)
+    return (reply, True) if apology is None else (apology, False)
 
 
 async def staff_online() -> bool:

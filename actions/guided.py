@@ -7,8 +7,6 @@ everything; these classes only translate. Database work runs in a worker thread.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any, Dict, List, Optional
@@ -18,13 +16,12 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from bot.assistant import Assistant, Reply
+from bot.assistant import Reply
 from bot.guided.forms import FORMS, GUIDED_INTENTS, Guided, GuidedForm, Message, Outcome, funeral_progress
 
 from . import backend
 from .actions import dispatch, latest_intent, latest_text
 
-logger = logging.getLogger(__name__)
 REQUESTED = "requested_slot"
 EXIT = "form_exit"
 
@@ -59,15 +56,6 @@ def slot_events(updates: Dict[str, Any], domain: Dict[str, Any]) -> List[Dict[st
     return [SlotSet(k, v) for k, v in updates.items() if not k.startswith("_") and (known is None or k in known)]
 
 
-async def run_backend(fn, action_name: str):
-    """(result, None) or (None, apology reply) when the backend fails."""
-    try:
-        return await asyncio.to_thread(fn), None
-    except backend.BACKEND_ERRORS as exc:
-        logger.error("%s: backend unavailable (%s)", action_name, type(exc).__name__)
-        return None, Assistant.unavailable(backend.settings().hotline)
-
-
 class GuidedValidation(FormValidationAction, ABC):
     form_cls = GuidedForm
 
@@ -86,7 +74,7 @@ class GuidedValidation(FormValidationAction, ABC):
             form = self.form_cls(guided())
             return form.turn(message, form_state(tracker, form))
 
-        turn, apology = await run_backend(work, self.name())
+        turn, apology = await backend.result_or_apology(work, self.name())
         if apology is not None:
             # end the form; the submit action says nothing more and forgets the answers
             dispatch(dispatcher, apology)
@@ -112,7 +100,7 @@ class GuidedSubmit(Action, ABC):
             form = self.form_cls(guided())
             return form.submit(form_state(tracker, form))
 
-        outcome, apology = await run_backend(work, self.name())
+        outcome, apology = await backend.result_or_apology(work, self.name())
         if apology is not None:
             dispatch(dispatcher, apology)
             return []
@@ -162,7 +150,7 @@ class ActionFuneralProgress(Action):
         if not state.get("fun_place") and state.get("service"):
             # "下一步" after an ordinary guide: that service's steps
             return [FollowupAction("action_service_section")]
-        outcome, apology = await run_backend(lambda: funeral_progress(guided(), text, state), self.name())
+        outcome, apology = await backend.result_or_apology(lambda: funeral_progress(guided(), text, state), self.name())
         reply: Optional[Reply] = apology or outcome.reply
         dispatch(dispatcher, reply)
         return [] if apology else slot_events(outcome.updates, domain)
