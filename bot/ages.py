@@ -17,7 +17,9 @@ _STATED = re.compile(rf"(?:今年|已经|已|都|快|满)\s*([0-9]{{2,3}}|[{_CN_
 _BARE = re.compile(rf"^\s*([0-9]{{2,3}}|[{_CN_NUM}]{{2,6}})\s*(?:了)?\s*$")
 
 
-def _to_int(token: str) -> Optional[int]:
+def number(token: str) -> Optional[int]:
+    """A whole number written in digits ("85") or Chinese numerals ("八十五", "两", "一〇一");
+    None when it is not one."""
     if token.isdigit():
         return int(token)
     try:
@@ -52,16 +54,16 @@ def parse_age(text: str, today: Optional[dt.date] = None) -> Optional[int]:
             age = today.year - year
             return age if 0 <= age <= 130 else None
     for m in _AGE.finditer(text):
-        value = _to_int(m.group(1))
+        value = number(m.group(1))
         if value is not None and 0 < value <= 130:
             return value
     for m in _STATED.finditer(text):
-        value = _to_int(m.group(1))
+        value = number(m.group(1))
         if value is not None and 40 <= value <= 130:
             return value
     m = _BARE.match(text)
     if m:
-        value = _to_int(m.group(1))
+        value = number(m.group(1))
         if value is not None and 40 <= value <= 130:
             return value
     return None

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-import cn2an
-
+from .ages import number as chinese_number
 from .eligibility import NATIONAL, REGION_CODE, Checker, Parents, RulesError, read_yaml, region_chain
 from .normalize import normalize
 
@@ -436,16 +435,6 @@ _NOT_DONE = re.compile(r"(没|未|还没|尚未|没有)\s*(有)?\s*(办|完成|�
 _NEXT = re.compile(r"(下一步|下一项|接下来|然后呢|然后做什么|还要办什么|还要做什么|接着办|往下)")
 
 
-def _number(token: str) -> Optional[int]:
-    if token.isdigit():
-        return int(token)
-    try:
-        value = cn2an.cn2an(token.replace("两", "二").replace("〇", "零"), "smart")
-    except (ValueError, KeyError, IndexError):
-        return None
-    return int(value) if value is not None else None
-
-
 def parse_progress(text: str) -> Optional[Progress]:
     """"第2步办好了" → done 2; "第二步完成了" → done 2; "办好了" → done (current);
     "下一步" → next; "第3步怎么办" / "第3步还没办好" → show 3; anything else → None."""
@@ -455,7 +444,7 @@ def parse_progress(text: str) -> Optional[Progress]:
     m = _STEP_NO.search(text)
     number = None
     if m:
-        number = _number(m.group(1) or m.group(2))
+        number = chinese_number(m.group(1) or m.group(2))
         if number is None or number < 1:
             number = None
     rest = _STEP_NO.sub("", text) if m else text

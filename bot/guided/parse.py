@@ -6,8 +6,7 @@ import re
 from datetime import date, timedelta
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-import cn2an
-
+from ..ages import number as chinese_number
 from ..booking import CODE_ALPHABET, CODE_LENGTH, normalise_phone
 from ..normalize import normalize
 
@@ -20,15 +19,6 @@ _WEEKDAY = re.compile(r"(下+)?(?:个)?(?:周|星期|礼拜)([一二三四五六
 _RELATIVE = {"今天": 0, "明天": 1, "后天": 2, "大后天": 3}
 _WEEKDAY_NO = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
                "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-
-
-def _int(token: str) -> Optional[int]:
-    if token.isdigit():
-        return int(token)
-    try:
-        return int(cn2an.cn2an(token.replace("两", "二"), "smart"))
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
 
 
 def _text(raw: str) -> str:
@@ -64,7 +54,7 @@ def parse_day(raw: str, today: date) -> Optional[date]:
             return None
     m = _MONTH_DAY.search(text)
     if m:
-        month, day = _int(m.group(1)), _int(m.group(2))
+        month, day = chinese_number(m.group(1)), chinese_number(m.group(2))
         if not month or not day:
             return None
         for year in (today.year, today.year + 1):
@@ -108,7 +98,7 @@ def parse_time(raw: str, slots: Sequence[Span]) -> Optional[str]:
     m = _CLOCK.search(text)
     if not m:
         m_cn = re.search(rf"([{_CN}]{{1,3}})\s*点\s*(半)?", text)
-        hour = _int(m_cn.group(1)) if m_cn else None
+        hour = chinese_number(m_cn.group(1)) if m_cn else None
         minute = 30 if m_cn and m_cn.group(2) else 0
     else:
         hour = int(m.group(1))
@@ -256,7 +246,7 @@ def choose(text: str, labels: List[str]) -> Optional[int]:
         return n - 1 if n <= len(labels) else None
     m = re.search(rf"第\s*{_NUM}\s*(?:个|项|家)?", t)
     if m:
-        n = _int(m.group(1))
+        n = chinese_number(m.group(1))
         if n and 1 <= n <= len(labels):
             return n - 1
     return None
