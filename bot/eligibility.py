@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import yaml
 
 from .ages import parse_age
-from .normalize import normalize
+from .normalize import compact, first_keyword
 
 __all__ = [
     "CARE_LEVELS", "ECONOMIC", "NATIONAL", "BenefitResult", "ElderProfile", "EligibilityResult",
@@ -441,7 +441,7 @@ def care_level_from_text(text: str) -> Tuple[Optional[str], bool]:
     a description ("卧床不起", "需要有人扶") only suggests a level, so an
     assessment (老年人能力评估) is advised. Unclear answers give ``(None, True)``.
     """
-    text = normalize(text or "").replace(" ", "")
+    text = compact(text)
     if not text:
         return None, True
     not_assessed = bool(_NOT_ASSESSED.search(text))
@@ -479,13 +479,12 @@ _ECONOMIC_NONE = re.compile(r"(都不是|都没有|不是|没有|不属于|普�
 
 def parse_economic(text: str) -> Optional[str]:
     """"低保户" → dibao, "五保/特困" → tekun, "低收入/低边" → low_income, "都不是" → none."""
-    text = normalize(text or "").replace(" ", "")
+    text = compact(text)
     if not text:
         return None
-    positive = _ECONOMIC_NEGATED.sub("", text)
-    for code, words in _ECONOMIC_WORDS:
-        if any(w in positive for w in words):
-            return code
+    code = first_keyword(_ECONOMIC_NEGATED.sub("", text), _ECONOMIC_WORDS)
+    if code:
+        return code
     if _ECONOMIC_NONE.search(text):
         return "none"
     return None
@@ -498,7 +497,7 @@ _YES = re.compile(r"(是|在|对|有|本地|嗯|当地)")
 
 def parse_yes_no(text: str) -> Optional[bool]:
     """Yes/no answers such as "是本地户口" (True) or "外地户口" / "不是" (False)."""
-    text = normalize(text or "").replace(" ", "")
+    text = compact(text)
     if not text:
         return None
     if _YES_FIRST.search(text):

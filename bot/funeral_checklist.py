@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Union
 
 from .ages import number as chinese_number
 from .eligibility import NATIONAL, REGION_CODE, Checker, Parents, RulesError, read_yaml, region_chain
-from .normalize import normalize
+from .normalize import compact, first_keyword
 
 __all__ = [
     "Checklist", "FuneralCase", "FuneralRules", "Progress", "RulesError", "Step", "build", "funeral_grant",
@@ -438,7 +438,7 @@ _NEXT = re.compile(r"(下一步|下一项|接下来|然后呢|然后做什么|�
 def parse_progress(text: str) -> Optional[Progress]:
     """"第2步办好了" → done 2; "第二步完成了" → done 2; "办好了" → done (current);
     "下一步" → next; "第3步怎么办" / "第3步还没办好" → show 3; anything else → None."""
-    text = normalize(text or "").replace(" ", "")
+    text = compact(text)
     if not text:
         return None
     m = _STEP_NO.search(text)
@@ -475,12 +475,12 @@ _PENSIONS = (
 
 def parse_place(text: str) -> Optional[str]:
     """"在医院走的" → hospital, "在家里" → home, "养老院" → care_home, "路上/外地" → elsewhere."""
-    text = normalize(text or "").replace(" ", "")
+    text = compact(text)
     if not text:
         return None
-    for code, words in _PLACES:
-        if any(w in text for w in words):
-            return code
+    code = first_keyword(text, _PLACES)
+    if code:
+        return code
     if re.search(r"(路上|外面|外地|单位|车上|其他地方|别的地方|户外)", text):
         return "elsewhere"
     return None
@@ -488,13 +488,8 @@ def parse_place(text: str) -> Optional[str]:
 
 def parse_pension(text: str) -> Optional[str]:
     """"退休了，领养老金" → employee, "城乡居民养老保险" → resident, "没交过" → none."""
-    text = normalize(text or "").replace(" ", "")
-    if not text:
-        return None
-    for code, words in _PENSIONS:
-        if any(w in text for w in words):
-            return code
-    return None
+    text = compact(text)
+    return first_keyword(text, _PENSIONS) if text else None
 
 
 # --------------------------------------------------------------------------- text

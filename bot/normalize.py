@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Iterable, Optional, Tuple
 
 MAX_CHARS = 1000
 _WS = re.compile(r"\s+")
@@ -39,3 +40,17 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
 def has_meaningful_text(text: str) -> bool:
     """True if the text has at least one letter or digit (not only emoji or punctuation)."""
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text or "")
+
+
+def compact(text: Optional[str]) -> str:
+    """``normalize`` without any spaces: what keyword tables are matched against."""
+    return normalize(text or "").replace(" ", "")
+
+
+def first_keyword(text: str, table: Iterable[Tuple[str, Iterable[str]]]) -> Optional[str]:
+    """The code of the first ``(code, words)`` pair with one of its words in ``text``
+    (already compact)."""
+    for code, words in table:
+        if any(w in text for w in words):
+            return code
+    return None

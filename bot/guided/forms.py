@@ -27,7 +27,7 @@ from .. import funeral_checklist as fc
 from ..assistant import Assistant, Button, Reply, SAMPLE_CITIES
 from ..booking import BookingService, DayView, load_schedules
 from ..marriage_precheck import Party, precheck
-from ..normalize import normalize
+from ..normalize import compact, first_keyword, normalize
 from ..status_lookup import StatusLookup
 from ..workdays import divorce_timeline, format_day
 from . import parse
@@ -86,10 +86,6 @@ class Outcome:
 
 def text_reply(text: str, buttons: Sequence[Button] = (), kind: str = "form", service: Optional[str] = None) -> Reply:
     return Reply(text, str(escape(text)), list(buttons), service=service, kind=kind)
-
-
-def _clean(text: str) -> str:
-    return normalize(text or "").replace(" ", "")
 
 
 def exit_reason(message: Message, understood: bool, own_intent: str) -> Optional[str]:
@@ -189,7 +185,7 @@ class GuidedForm:
         state.update(extracted)
         prefix = ""
         if requested and requested not in extracted and not starting:
-            skip_asked = message.intent == "skip" or bool(SKIP_WORDS.match(_clean(text)))
+            skip_asked = message.intent == "skip" or bool(SKIP_WORDS.match(compact(text)))
             if requested in self.optional and (skip_asked or state.get(RETRY) == requested):
                 skipped = self.skipped(state) + [requested]
                 updates[SKIPPED] = state[SKIPPED] = skipped
@@ -239,7 +235,7 @@ def _region_in(ctx: Guided, text: str, state: Dict[str, Any], requested: Optiona
     ref = ctx.assistant.catalog.find_region(text)
     if ref is None:
         return None
-    t = _clean(text)
+    t = compact(text)
     lives = re.search(r"(住在|住|现在在|人在|生活在|搬到)", t)
     if state.get(REGION) and not lives:
         if requested in HUKOU_SLOTS or re.search(r"(户口|户籍|[省市县区]?人$|的$)", t):
@@ -252,7 +248,7 @@ HUKOU_SLOTS = ("elig_hukou", "fun_hukou")
 
 def _yes_no(text: str) -> Optional[bool]:
     """Yes or no from a short answer; questions and "不清楚" are neither."""
-    t = _clean(text)
+    t = compact(text)
     if not t or parse.is_question(text) or SKIP_WORDS.match(t) or re.search(r"(不清楚|不知道|不确定|说不好)", t):
         return None
     return elig.parse_yes_no(t)
@@ -273,7 +269,7 @@ def _hukou_answer(ctx: Guided, text: str, state: Dict[str, Any]) -> Optional[boo
         return False if yn is False else True
     if named and home and named[-1] != home[-1]:  # different provinces
         return False
-    return yn if re.match(r"^(是|不是|对|不对|没|否)", _clean(text)) else None
+    return yn if re.match(r"^(是|不是|对|不对|没|否)", compact(text)) else None
 
 
 YES_NO_BUTTONS = [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")]
@@ -301,7 +297,7 @@ class EligibilityForm(GuidedForm):
 
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
-        t = _clean(text)
+        t = compact(text)
         if not t:
             return out
         age = elig.parse_age(text, today=self.ctx.today())
@@ -412,7 +408,7 @@ class FuneralForm(GuidedForm):
 
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
-        t = _clean(text)
+        t = compact(text)
         if not t:
             return out
         place = fc.parse_place(text)
@@ -640,7 +636,7 @@ KINDS = {"marriage": "结婚登记", "divorce": "离婚登记"}
 
 
 def _kind_from(text: str) -> Optional[str]:
-    t = _clean(text)
+    t = compact(text)
     if "离婚" in t:
         return "divorce"
     if re.search(r"(结婚|领证|扯证)", t):
@@ -649,7 +645,7 @@ def _kind_from(text: str) -> Optional[str]:
 
 
 def _kind_any(text: str) -> Optional[str]:
-    return "marriage" if "婚姻登记" in _clean(text) or "结婚" in _clean(text) else None
+    return "marriage" if "婚姻登记" in compact(text) or "结婚" in compact(text) else None
 
 
 def _day_label(d: DayView) -> str:
@@ -745,7 +741,7 @@ class BookingForm(GuidedForm):
     # -- form --
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
-        t = _clean(text)
+        t = compact(text)
         if not t:
             return out
         kind = _kind_from(text) or (_kind_any(text) if requested == "book_kind" else None)
@@ -806,7 +802,7 @@ class BookingForm(GuidedForm):
         born = parse.parse_birth_date(text, self.ctx.today())
         if born:
             return born.isoformat()
-        m = re.search(r"([0-9]{2})\s*(周岁|岁)", _clean(text))
+        m = re.search(r"([0-9]{2})\s*(周岁|岁)", compact(text))
         if m and 14 <= int(m.group(1)) <= 100:
             return f"age:{int(m.group(1))}"
         return None
@@ -969,7 +965,7 @@ class ManageBookingForm(GuidedForm):
 
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
-        t = _clean(text)
+        t = compact(text)
         if not t:
             return out
         code = parse.parse_booking_code(text, asked=requested == "mb_code")
@@ -979,7 +975,7 @@ class ManageBookingForm(GuidedForm):
         if last4:
             out["mb_last4"] = last4
         if requested in (None, "mb_op"):
-            op = parse.first_match(text, self._OPS)
+            op = first_keyword(compact(text), self._OPS)
             if op:
                 out["mb_op"] = op
         op = out.get("mb_op") or state.get("mb_op")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from ..ages import number as chinese_number
 from ..booking import CODE_ALPHABET, CODE_LENGTH, normalise_phone
-from ..normalize import normalize
+from ..normalize import compact, normalize
 
 _CN = "零〇一二两三四五六七八九十"
 _NUM = rf"([0-9]{{1,4}}|[{_CN}]{{1,4}})"
@@ -21,13 +21,9 @@ _WEEKDAY_NO = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日"
                "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 
 
-def _text(raw: str) -> str:
-    return normalize(raw or "").replace(" ", "")
-
-
 def parse_birth_date(raw: str, today: date) -> Optional[date]:
     """A date of birth: "1998年3月2日", "1998-03-02", "98.3.2", "2001/5/6"."""
-    text = _text(raw)
+    text = compact(raw)
     m = _FULL_DATE.search(text)
     if not m:
         return None
@@ -43,7 +39,7 @@ def parse_birth_date(raw: str, today: date) -> Optional[date]:
 
 def parse_day(raw: str, today: date) -> Optional[date]:
     """A day to come: "11月27日", "2026-11-27", "明天", "下周三", "周五"."""
-    text = _text(raw)
+    text = compact(raw)
     m = _ISO.search(text) or _FULL_DATE.search(text)
     if m:
         year = int(m.group(1))
@@ -90,7 +86,7 @@ def parse_time(raw: str, slots: Sequence[Span]) -> Optional[str]:
     then a time must name a start exactly); a time outside every slot is None."""
     spans = [(s, None) if isinstance(s, str) else (s[0], s[1]) for s in slots]
     starts = [s for s, _ in spans]
-    text = _text(raw)
+    text = compact(raw)
     for start in starts:
         if start in text:
             return start
@@ -126,7 +122,7 @@ QUESTION = re.compile(r"(吗|嘛|？|\?|哪|什么|怎么|如何|多少|为什�
 
 
 def is_question(raw: str) -> bool:
-    return bool(QUESTION.search(_text(raw)))
+    return bool(QUESTION.search(compact(raw)))
 
 
 _NAME = re.compile(r"^(?:我叫|我是|姓名[是:：]?|名字[是叫:：]?|叫)?([\u4e00-\u9fff·]{2,12})$")
@@ -140,7 +136,7 @@ def parse_name(raw: str) -> Optional[str]:
     ("Anna Schmidt"); questions and common non-answers are not names."""
     if is_question(raw):
         return None
-    text = _text(raw).strip("。，,.!！")
+    text = compact(raw).strip("。，,.!！")
     m = _NAME.match(text)
     if m:
         name = m.group(1)
@@ -210,7 +206,7 @@ _CONFIRM_NO = re.compile(r"(不对|不是|不行|不要|改|换|重新|错了|�
 
 def parse_confirm(raw: str) -> Optional[bool]:
     """Yes or no to "确认吗？"; a question ("这是哪个登记处？") is neither."""
-    text = _text(raw)
+    text = compact(raw)
     if not text or is_question(raw):
         return None
     if re.search(r"(不用改|不要改|不改|不用换|没问题)", text):
@@ -222,23 +218,14 @@ def parse_confirm(raw: str) -> Optional[bool]:
     return None
 
 
-def first_match(text: str, options: Iterable[tuple]) -> Optional[str]:
-    """The code of the first (code, words) pair with a word in the text."""
-    text = _text(text)
-    for code, words in options:
-        if any(w in text for w in words):
-            return code
-    return None
-
-
 def choose(text: str, labels: List[str]) -> Optional[int]:
     """Index of the option the citizen picked: its label, a distinctive part of it, or
     "第2个"."""
-    t = _text(text)
+    t = compact(text)
     for i, label in enumerate(labels):
-        if _text(label) == t or _text(label) in t:
+        if compact(label) == t or compact(label) in t:
             return i
-    partial = [i for i, label in enumerate(labels) if len(t) >= 2 and t in _text(label)]
+    partial = [i for i, label in enumerate(labels) if len(t) >= 2 and t in compact(label)]
     if len(partial) == 1:
         return partial[0]
     if re.fullmatch(r"[1-9]", t):
@@ -258,7 +245,7 @@ _PROGRESS_QUESTION = re.compile(
 
 def asks_progress(raw: str) -> bool:
     """"我的低保申请办到哪一步了" names a service but asks about an application."""
-    return bool(_PROGRESS_QUESTION.search(_text(raw)))
+    return bool(_PROGRESS_QUESTION.search(compact(raw)))
 
 
 _MANAGE_WORDS = re.compile(r"(改约|改期|预约.{0,6}(改|换|取消|推迟|提前|延后|查)|(改|换|取消|查).{0,6}预约)")
@@ -268,7 +255,7 @@ def guided_route(raw: str) -> Optional[str]:
     """The form a message NLU could not place clearly belongs to, from what it contains:
     a confirmation code or "改约…" → managing a booking; an application number or a
     progress question → the status lookup. None when nothing says so."""
-    if _MANAGE_WORDS.search(_text(raw)):
+    if _MANAGE_WORDS.search(compact(raw)):
         return "manage_booking_form"
     if parse_application_number(raw) or asks_progress(raw):
         return "status_form"
