@@ -175,3 +175,19 @@ def pg_url(pg_database):
     get_engine(url).dispose()
     with get_engine(base).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+# -- editing parsed YAML in the loader-error tests ----------------------------------------
+
+DELETE = object()  # as a value for set_path: remove the key
+
+
+def set_path(data, path, value):
+    """Set (or, with DELETE, remove) the item at ``path`` of nested dicts and lists."""
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value

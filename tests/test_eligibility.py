@@ -31,6 +31,8 @@ from bot.eligibility import (
     self_care_from_adl,
 )
 
+from .conftest import DELETE, set_path
+
 TODAY = dt.date(2026, 11, 22)
 E, L, N, U = Status.ELIGIBLE, Status.LIKELY, Status.NOT_ELIGIBLE, Status.UNKNOWN
 
@@ -398,17 +400,6 @@ def test_check_accepts_a_callable(rules):
 # --------------------------------------------------------------------------- loader errors
 
 
-def _set(data, path, value):
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
-_DELETE = object()
 ZJ_ALLOWANCE = ("regions", "zhejiang", "benefits", "elder.age_allowance")
 NAT = ("regions", "national", "benefits")
 ZJF = "regions.zhejiang.benefits.elder.age_allowance"
@@ -427,11 +418,11 @@ ZJF = "regions.zhejiang.benefits.elder.age_allowance"
          "regions.national.benefits.elder.service_subsidy.economic.1", "unknown value 'poor'"),
         (NAT + ("elder.care_subsidy", "care_levels"), ["bedridden"],
          "regions.national.benefits.elder.care_subsidy.care_levels.0", "unknown value"),
-        (NAT + ("elder.care_subsidy", "apply"), _DELETE, "regions.national.benefits.elder.care_subsidy.apply",
+        (NAT + ("elder.care_subsidy", "apply"), DELETE, "regions.national.benefits.elder.care_subsidy.apply",
          "field required"),
-        (NAT + ("elder.care_subsidy",), _DELETE, "regions.national.benefits.elder.care_subsidy",
+        (NAT + ("elder.care_subsidy",), DELETE, "regions.national.benefits.elder.care_subsidy",
          "national rule"),
-        (("regions", "national"), _DELETE, "regions.national", "field required"),
+        (("regions", "national"), DELETE, "regions.national", "field required"),
         (("regions", "zhejiang", "benefits", "elder.pension"), {"min_age": 60},
          "regions.zhejiang.benefits.elder.pension", "unknown benefit"),
         (("regions", "Zhe Jiang"), {"label": "x", "benefits": {}}, "regions.Zhe Jiang", "bad region code"),
@@ -441,7 +432,7 @@ ZJF = "regions.zhejiang.benefits.elder.age_allowance"
 )
 def test_bad_rules_name_file_and_field(tmp_path, raw, path, value, field, message):
     data = copy.deepcopy(raw)
-    _set(data, path, value)
+    set_path(data, path, value)
     target = tmp_path / "eligibility.yml"
     target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(RulesError) as info:

@@ -28,6 +28,8 @@ from bot.funeral_checklist import (
     rules_from_mapping,
 )
 
+from .conftest import DELETE, set_path
+
 TODAY = dt.date(2026, 11, 22)
 HANGZHOU_SIX = ["遗体接运", "遗体暂存", "遗体火化", "骨灰寄存", "遗体告别", "骨灰盒"]
 
@@ -361,17 +363,6 @@ def test_handle_applies_progress_messages(rules):
 # --------------------------------------------------------------------------- loader and input validation
 
 
-def _set(data, path, value):
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    if value is _DELETE:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-
-
-_DELETE = object()
 NAT_STEPS = ("regions", "national", "steps")
 HZ_WAIVER = ("regions", "zhejiang-hangzhou", "fee_waiver")
 
@@ -382,16 +373,16 @@ HZ_WAIVER = ("regions", "zhejiang-hangzhou", "fee_waiver")
         (NAT_STEPS + ("hukou", "bring"), "户口簿", "regions.national.steps.hukou.bring", "list of texts"),
         (NAT_STEPS + ("hukou", "bring", 1), 3, "regions.national.steps.hukou.bring.1", "non-empty text"),
         (NAT_STEPS + ("bank", "money_kind"), "gift", "regions.national.steps.bank.money_kind", "unknown value"),
-        (NAT_STEPS + ("bank", "money_kind"), _DELETE, "regions.national.steps.bank.money_kind", "field required"),
-        (NAT_STEPS + ("police", "where"), _DELETE, "regions.national.steps.police.where", "field required"),
-        (NAT_STEPS + ("police",), _DELETE, "regions.national.steps.police", "field required"),
+        (NAT_STEPS + ("bank", "money_kind"), DELETE, "regions.national.steps.bank.money_kind", "field required"),
+        (NAT_STEPS + ("police", "where"), DELETE, "regions.national.steps.police.where", "field required"),
+        (NAT_STEPS + ("police",), DELETE, "regions.national.steps.police", "field required"),
         (NAT_STEPS + ("wake",), {"title": "守灵"}, "regions.national.steps.wake", "unknown step"),
         (NAT_STEPS + ("hukou", "deadline"), "1个月", "regions.national.steps.hukou.deadline", "unknown field"),
         (HZ_WAIVER + ("applies_to",), "everyone", "regions.zhejiang-hangzhou.fee_waiver.applies_to", "unknown value"),
-        (HZ_WAIVER + ("services",), _DELETE, "regions.zhejiang-hangzhou.fee_waiver.services", "field required"),
+        (HZ_WAIVER + ("services",), DELETE, "regions.zhejiang-hangzhou.fee_waiver.services", "field required"),
         (HZ_WAIVER + ("valid_from",), "八月", "regions.zhejiang-hangzhou.fee_waiver.valid_from", "date"),
-        (("regions", "zhejiang-hangzhou", "label"), _DELETE, "regions.zhejiang-hangzhou.label", "field required"),
-        (("regions", "national"), _DELETE, "regions.national", "field required"),
+        (("regions", "zhejiang-hangzhou", "label"), DELETE, "regions.zhejiang-hangzhou.label", "field required"),
+        (("regions", "national"), DELETE, "regions.national", "field required"),
         (("regions", "hunan", ), {"label": "湖南省", "social_security": {"income_base_monthly": "四千",
                                                                           "income_base_year": 2025, "source": "x"}},
          "regions.hunan.social_security.income_base_monthly", "whole number"),
@@ -399,7 +390,7 @@ HZ_WAIVER = ("regions", "zhejiang-hangzhou", "fee_waiver")
 )
 def test_bad_rules_name_file_and_field(tmp_path, raw, path, value, field, message):
     data = copy.deepcopy(raw)
-    _set(data, path, value)
+    set_path(data, path, value)
     target = tmp_path / "funeral.yml"
     target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(RulesError) as info:
