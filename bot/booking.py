@@ -100,6 +100,12 @@ def _err(path: Path, where: str, msg: str) -> ScheduleError:
     return ScheduleError(f"{path}: {where}: {msg}")
 
 
+def _capacity(path: Path, where: str, cap) -> int:
+    if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
+        raise _err(path, f"{where}.capacity", f"must be an integer 1-500, got {cap!r}")
+    return cap
+
+
 def _slots(path: Path, where: str, raw) -> tuple:
     if not isinstance(raw, list) or not raw:
         raise _err(path, where, "must be a non-empty list of {start, end, capacity}")
@@ -113,10 +119,7 @@ def _slots(path: Path, where: str, raw) -> tuple:
                 raise _err(path, f"{w}.{key}", f"must be a time like \"09:00\", got {s.get(key)!r}")
         if s["end"] <= s["start"]:
             raise _err(path, f"{w}.end", "must be after start")
-        cap = s.get("capacity")
-        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
-            raise _err(path, f"{w}.capacity", f"must be an integer 1-500, got {cap!r}")
-        out.append(SlotTemplate(s["start"], s["end"], cap))
+        out.append(SlotTemplate(s["start"], s["end"], _capacity(path, w, s.get("capacity"))))
     starts = [s.start for s in out]
     if len(set(starts)) != len(starts):
         raise _err(path, where, "two slots start at the same time")
@@ -136,9 +139,7 @@ def _special_days(path: Path, where: str, raw) -> tuple:
         rule = str(sd.get("rule", ""))
         if not _RULE.match(rule):
             raise _err(path, f"{w}.rule", f"must be \"MM-DD\", \"YYYY-MM-DD\" or \"qixi\", got {rule!r}")
-        cap = sd.get("capacity")
-        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
-            raise _err(path, f"{w}.capacity", f"must be an integer 1-500, got {cap!r}")
+        cap = _capacity(path, w, sd.get("capacity"))
         kinds = sd.get("kinds", list(KINDS))
         if not isinstance(kinds, list) or not set(kinds) <= set(KINDS) or not kinds:
             raise _err(path, f"{w}.kinds", f"must be a list of {', '.join(KINDS)}")
