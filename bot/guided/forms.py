@@ -96,9 +96,13 @@ def exit_reason(message: Message, understood: bool, own_intent: str) -> Optional
         return "handoff"
     if understood:
         return None
-    if intent in SWITCH_INTENTS and intent != own_intent and conf >= SWITCH_CONFIDENCE:
-        return "switch"
-    return None
+    return "switch" if confident_switch(message, own_intent) else None
+
+
+def confident_switch(message: Message, own_intent: str) -> bool:
+    """NLU is sure the message is about another service or guided task."""
+    return (message.intent in SWITCH_INTENTS and message.intent != own_intent
+            and (message.confidence or 0.0) >= SWITCH_CONFIDENCE)
 
 
 class GuidedForm:
@@ -163,8 +167,7 @@ class GuidedForm:
             updates[LAST] = self.name
             state.update(updates)
         text = message.text or ""
-        own_or_none = message.intent in (None, self.intent) or (message.confidence or 0) < SWITCH_CONFIDENCE
-        if not starting and parse.is_question(text) and message.intent in SWITCH_INTENTS and not own_or_none:
+        if not starting and parse.is_question(text) and confident_switch(message, self.intent):
             extracted: Dict[str, Any] = {}  # "低保怎么申请" asks about 低保; it does not answer
         else:
             extracted = self.extract(text, state, requested)
