@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -13,6 +14,31 @@ VAR_DIR = PROJECT_ROOT / "var"
 
 def default_db_url() -> str:
     return f"sqlite:///{VAR_DIR / 'catalog.db'}"
+
+
+def secret_file(name: str, var_dir: Path | None = None) -> str:
+    """A random secret kept in ``var/<name>`` (created on first use, mode 0600)."""
+    path = (var_dir or VAR_DIR) / name
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+    os.chmod(path, 0o600)
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -33,9 +59,18 @@ class Settings:
     rasa_token: str = "minzheng-local-token"
     # public address of the web chat (QR codes with --target web, Telegram webhook base)
     public_url: str = ""
+    # reverse proxies whose X-Forwarded-For is believed (bot.client); empty = none
+    trusted_proxies: tuple = field(default_factory=tuple)
+    # staff cookie with the Secure flag (on by default when the public address is https)
+    secure_cookies: bool = False
+    # key of the hash that turns client addresses into throttle keys (bot.client.client_key)
+    client_secret: str = "minzheng-test-client-secret"
 
     @classmethod
     def from_env(cls) -> Settings:
+        from .client import parse_networks
+
+        public_url = os.environ.get("MINZHENG_PUBLIC_URL", "").strip().rstrip("/")
         return cls(
             db_url=os.environ.get("MINZHENG_DB_URL") or default_db_url(),
             rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
@@ -47,7 +82,10 @@ class Settings:
             telegram_bot_username=os.environ.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
             telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             telegram_rate_per_minute=int(os.environ.get("TELEGRAM_RATE_PER_MINUTE", "20")),
-            public_url=os.environ.get("MINZHENG_PUBLIC_URL", "").strip().rstrip("/"),
+            public_url=public_url,
+            trusted_proxies=parse_networks(os.environ.get("MINZHENG_TRUSTED_PROXIES", "")),
+            secure_cookies=_flag("MINZHENG_SECURE_COOKIES", public_url.startswith("https://")),
+            client_secret=os.environ.get("MINZHENG_CLIENT_SECRET") or secret_file("client-secret"),
             rasa_token=os.environ.get("RASA_TOKEN", "minzheng-local-token"),
             handoff_wait_minutes=int(os.environ.get("MINZHENG_HANDOFF_WAIT_MINUTES", "5")),
         )

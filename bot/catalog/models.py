@@ -329,3 +329,13 @@ class RevealLog(Base):
     at = Column(DateTime, nullable=False)
     staff_id = Column(Integer, ForeignKey("staff_accounts.id"), nullable=False, index=True)
     handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False)
+
+
+class ThrottleHit(Base):
+    """Attempt counters per key and fixed time window (``bot.throttle``), shared by every process."""
+
+    __tablename__ = "throttle_hits"
+
+    key = Column(String(160), primary_key=True)
+    window_start = Column(DateTime, primary_key=True)
+    count = Column(Integer, nullable=False, default=0)
