@@ -15,7 +15,6 @@ staff mask ID-card and mobile numbers unless an operator reveals them, which is 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -25,19 +24,12 @@ from sqlalchemy.exc import IntegrityError
 
 from .catalog import models
 from .catalog.db import session_scope
+from .privacy import mask_personal
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("minzheng.audit")
 
 OPEN = ("waiting", "active")
-_ID_CARD = re.compile(r"(?<![0-9])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9])")
-_MOBILE = re.compile(r"(?<![0-9])(1[3-9]\d)(\d{4})(\d{4})(?![0-9])")
-
-
-def mask_personal(text: str) -> str:
-    """ID-card numbers keep their region code and last four, mobiles their first three and last four."""
-    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)[-4:]}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
 @dataclass(frozen=True)

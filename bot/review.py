@@ -21,7 +21,7 @@ from sqlalchemy import select
 from .assistant import intent_for
 from .catalog import models
 from .catalog.db import session_scope
-from .handoff import mask_personal
+from .privacy import mask_personal
 
 SOURCES = ("fallback", "low_confidence", "unhelpful")
 SPECIAL_LABELS = ("out_of_scope", "skip")

@@ -14,7 +14,8 @@ from bot.catalog import models
 from bot.catalog.db import session_scope
 from bot.catalog.migrate import upgrade
 from bot.console.auth import StaffAuth
-from bot.handoff import HandoffDesk, HandoffError, mask_personal
+from bot.handoff import HandoffDesk, HandoffError
+from bot.privacy import mask_personal
 
 
 class Clock:
