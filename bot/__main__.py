@@ -10,12 +10,14 @@
     serve                      start action server, Rasa server and web chat (make run)
     telegram                   the Telegram front end (polling or webhook; needs TELEGRAM_TOKEN)
     qr [ENTRY]                 QR codes and printable posters for the entry points
-    staff add NAME             create a hotline staff account (asks for the password)
+    staff add NAME             create a hotline staff account (asks for the password; --supervisor)
+    staff role NAME ROLE       make an account an operator or a supervisor
     export-nlu [--out FILE]    reviewed console examples as Rasa NLU YAML
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .config import CONTENT_DIR, Settings
@@ -79,9 +81,16 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return ask_main(args)
 
 
+def _servers_use_db_url(args: argparse.Namespace) -> None:
+    """The servers read their settings with ``Settings.from_env()`` (also in the processes
+    they start): ``--db-url`` reaches them as MINZHENG_DB_URL."""
+    os.environ["MINZHENG_DB_URL"] = args.db_url
+
+
 def _cmd_web(args: argparse.Namespace) -> int:
     from .web.server import main as web_main
 
+    _servers_use_db_url(args)
     return web_main(args)
 
 
@@ -95,14 +104,19 @@ def _cmd_nlu_dict(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .stack import serve
 
-    return serve(args.rasa_port, args.action_port, args.web_port, args.host, telegram=args.telegram or None)
+    _servers_use_db_url(args)
+    return serve(args.rasa_port, args.action_port, args.web_port, args.host, telegram=args.telegram or None,
+                 model=Path(args.model) if args.model else None)
 
 
 def _cmd_telegram(args: argparse.Namespace) -> int:
     from .telegram.app import main as telegram_main
 
+    _servers_use_db_url(args)
     return telegram_main(args)
 
 
@@ -118,6 +132,19 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     from .catalog.migrate import upgrade
     from .console.auth import AccountError, StaffAuth
 
+    if args.action == "role":
+        if args.role is None:
+            print("error: name the role: staff role NAME operator|supervisor", file=sys.stderr)
+            return 1
+        upgrade(args.db_url)
+        if not StaffAuth(args.db_url).set_role(args.name, args.role):
+            print(f"error: no staff account named {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"{args.name} is now: {args.role}")
+        return 0
+    if args.role is not None:
+        print("error: staff add takes --supervisor, not a role", file=sys.stderr)
+        return 1
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -127,11 +154,12 @@ def _cmd_staff(args: argparse.Namespace) -> int:
             return 1
     upgrade(args.db_url)
     try:
-        staff = StaffAuth(args.db_url).add_account(args.name, password, args.display_name)
+        staff = StaffAuth(args.db_url).add_account(args.name, password, args.display_name,
+                                                   role="supervisor" if args.supervisor else "operator")
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"staff account created: {staff.name}")
+    print(f"staff account created: {staff.name} ({staff.role})")
     return 0
 
 
@@ -180,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="questions on stdin, JSON answers on stdout")
     ask.add_argument("--url", help="a running Rasa server (default: start one)")
     ask.add_argument("--conversation", action="store_true", help="all lines are one conversation")
-    ask.add_argument("--token", default=None, help="Rasa HTTP API token (env RASA_TOKEN)")
+    ask.add_argument("--token", default=None, help="Rasa HTTP API token (default: RASA_TOKEN or var/rasa-token)")
     ask.add_argument("--model", default=None, help="model file or directory (default: models/)")
     ask.add_argument("--timeout", type=float, default=30.0, help="seconds per question")
     ask.set_defaults(func=_cmd_ask)
@@ -194,11 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
     nd.set_defaults(func=_cmd_nlu_dict)
 
     srv = sub.add_parser("serve", help="start all servers in the foreground")
-    srv.add_argument("--host", default=settings.web_host)
+    srv.add_argument("--host", default=settings.web_host,
+                     help="web chat address (env WEB_HOST); Rasa and the action server follow RASA_HOST, ACTION_HOST")
     srv.add_argument("--rasa-port", type=int, default=5005)
     srv.add_argument("--action-port", type=int, default=5055)
     srv.add_argument("--web-port", type=int, default=settings.web_port)
     srv.add_argument("--telegram", action="store_true", help="require the Telegram front end (TELEGRAM_TOKEN)")
+    srv.add_argument("--model", default=None, help="model file (default: the newest in models/)")
     srv.set_defaults(func=_cmd_serve)
 
     tg = sub.add_parser("telegram", help="run the Telegram front end (env TELEGRAM_TOKEN)")
@@ -218,10 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--bot-username", default=None, help="Telegram bot username (env TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
     qr.add_argument("--out", default="var/qr", help="output directory")
+    qr.add_argument("--draft", action="store_true",
+                    help="without a public address: write posters marked as drafts (not to be put up)")
     qr.set_defaults(func=_cmd_qr)
     st = sub.add_parser("staff", help="hotline staff accounts")
-    st.add_argument("action", choices=["add"])
+    st.add_argument("action", choices=["add", "role"], help="add an account, or set its role")
     st.add_argument("name")
+    st.add_argument("role", nargs="?", choices=["operator", "supervisor"], help="with role: the new role")
+    st.add_argument("--supervisor", action="store_true",
+                    help="with add: may also reveal personal data in conversations served by others")
     st.add_argument("--display-name", default=None, help="name shown in the console (default: NAME)")
     st.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     st.set_defaults(func=_cmd_staff)

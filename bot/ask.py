@@ -8,7 +8,6 @@ tracker (HTTP API). ``service`` is the catalogue code of the guide shown, or nul
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from typing import Any, Dict, List, Optional
@@ -78,20 +77,57 @@ def ask_lines(client: RasaClient, lines, conversation: bool, out=sys.stdout) -> 
     return count
 
 
-def main(args) -> int:
-    token = args.token or os.environ.get("RASA_TOKEN")
-    if args.url:
-        client = RasaClient(args.url, token, args.timeout)
+def http_problem(exc: requests.RequestException, url: str, timeout: float) -> str:
+    """One line for the operator instead of a traceback."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        code = exc.response.status_code
+        if code in (401, 403):
+            return (f"Rasa at {url} refused the API token (HTTP {code}): pass --token, or set RASA_TOKEN to the "
+                    "server's token (a server started by `make run` uses RASA_TOKEN or var/rasa-token)")
+        if code == 404:
+            return (f"{url} has no Rasa REST channel or conversation API (HTTP 404): is it a Rasa server "
+                    "with --enable-api and credentials.yml?")
+        return f"Rasa at {url} answered HTTP {code}"
+    if isinstance(exc, requests.Timeout):
+        return f"Rasa at {url} did not answer within {timeout:g} s (--timeout)"
+    if isinstance(exc, requests.ConnectionError):
+        return f"cannot connect to Rasa at {url}: is it running? (make run)"
+    if isinstance(exc, requests.JSONDecodeError):
+        return f"{url} did not answer with JSON: is it a Rasa server?"
+    return f"cannot ask Rasa at {url}: {type(exc).__name__}"
+
+
+def _ask(url: str, token: str, args) -> int:
+    client = RasaClient(url, token, args.timeout)
+    try:
         ask_lines(client, sys.stdin, args.conversation)
-        return 0
+    except requests.RequestException as exc:
+        print(f"error: {http_problem(exc, url, args.timeout)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(args) -> int:
+    from .config import rasa_token
+
+    # the same token source as the server `make run` starts (bot.config.rasa_token)
+    token = args.token or rasa_token()
+    if args.url:
+        return _ask(args.url, token, args)
     from pathlib import Path
 
-    from .stack import Stack, free_port
+    from .stack import Stack, StackError, free_port
 
-    stack = Stack(rasa_port=free_port(), action_port=free_port(), web_port=None,
-                  model=Path(args.model) if args.model else None)
+    # questions asked here are throwaway conversations: no tracker store on disk
+    stack = Stack(rasa_port=free_port(), action_port=free_port(), web_port=None, token=token,
+                  model=Path(args.model) if args.model else None, tracker_db=None)
     print("starting the Rasa and action servers...", file=sys.stderr, flush=True)
-    with stack:
-        client = RasaClient(stack.rasa_url, stack.token, args.timeout)
-        ask_lines(client, sys.stdin, args.conversation)
-    return 0
+    try:
+        stack.start()
+    except (StackError, TimeoutError) as exc:
+        print(f"error: could not start the servers: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _ask(stack.rasa_url, stack.token, args)
+    finally:
+        stack.stop()

@@ -34,6 +34,23 @@ def secret_file(name: str, var_dir: Path | None = None) -> str:
     return value
 
 
+# The token the README of earlier versions published; refused beyond loopback (bot.stack).
+PUBLISHED_RASA_TOKEN = "minzheng-local-token"
+MIN_TOKEN_LENGTH = 16
+
+
+def rasa_token(var_dir: Path | None = None) -> str:
+    """Token of Rasa's HTTP API: ``RASA_TOKEN``, otherwise a random one kept in
+    ``var/rasa-token`` (0600). Every process of a deployment reads it here, so the
+    Rasa server, the web chat, the console and ``python -m bot ask`` agree."""
+    return os.environ.get("RASA_TOKEN", "").strip() or secret_file("rasa-token", var_dir)
+
+
+def weak_rasa_token(token: str) -> bool:
+    """The published default or too short to resist guessing."""
+    return token == PUBLISHED_RASA_TOKEN or len(token) < MIN_TOKEN_LENGTH
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
@@ -55,8 +72,8 @@ class Settings:
     telegram_rate_per_minute: int = 20
     # minutes a handed-off conversation waits for an operator before the citizen gets the hotline
     handoff_wait_minutes: int = 5
-    # token of Rasa's HTTP API (tracker reads, /model/parse for the staff console)
-    rasa_token: str = "minzheng-local-token"
+    # token of Rasa's HTTP API (tracker reads, /model/parse for the staff console); see rasa_token()
+    rasa_token: str = ""
     # public address of the web chat (QR codes with --target web, Telegram webhook base)
     public_url: str = ""
     # reverse proxies whose X-Forwarded-For is believed (bot.client); empty = none
@@ -86,6 +103,6 @@ class Settings:
             trusted_proxies=parse_networks(os.environ.get("MINZHENG_TRUSTED_PROXIES", "")),
             secure_cookies=_flag("MINZHENG_SECURE_COOKIES", public_url.startswith("https://")),
             client_secret=os.environ.get("MINZHENG_CLIENT_SECRET") or secret_file("client-secret"),
-            rasa_token=os.environ.get("RASA_TOKEN", "minzheng-local-token"),
+            rasa_token=rasa_token(),
             handoff_wait_minutes=int(os.environ.get("MINZHENG_HANDOFF_WAIT_MINUTES", "5")),
         )
