@@ -35,9 +35,20 @@ def reset() -> None:
     guided.cache_clear()
 
 
+def client_of(tracker: Tracker) -> str:
+    """Whom attempt limits count against: the hashed client address every channel puts in
+    the message metadata (``"client"``), else the sender id (a channel without it)."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    client = metadata.get("client") if isinstance(metadata, dict) else None
+    if isinstance(client, str) and client.strip():
+        return "c:" + client.strip()[:64]
+    return "s:" + str(tracker.sender_id or "")[:64]
+
+
 def form_state(tracker: Tracker, form: GuidedForm) -> Dict[str, Any]:
     state = dict(tracker.slots)
     state["_conversation"] = tracker.sender_id
+    state["_client"] = client_of(tracker)
     # At activation Rasa runs the validation with the form not yet active; a
     # requested_slot carried over from an older session must not count.
     state["_starting"] = (tracker.active_loop or {}).get("name") != form.name

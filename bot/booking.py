@@ -8,7 +8,9 @@ constraint ``booked <= capacity``: no slot is ever overbooked, whatever the numb
 action-server workers or concurrent requests, on SQLite and on PostgreSQL.
 
 A booking is found again with its confirmation code plus the last four digits of the
-phone number; a wrong pair gets the same answer as an unknown code.
+phone number; a wrong pair gets the same answer as an unknown code. Wrong answers are
+limited per code and per client, and a code's self-service is locked after repeated
+failures (``bot.booking_guard``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import workdays
+from .booking_guard import Access, CodeGuard
 from .catalog import models
 from .catalog.db import session_scope
 from .config import CONTENT_DIR
@@ -243,7 +246,9 @@ class BookingView:
 @dataclass(frozen=True)
 class BookingResult:
     ok: bool
-    reason: Optional[str] = None  # full | closed | out_of_range | unknown_office | bad_phone | bad_name | not_found
+    # full | closed | out_of_range | unknown_office | bad_phone | bad_name | not_found | busy,
+    # locked | throttled (self-service attempt limits, bot.booking_guard)
+    reason: Optional[str] = None
     booking: Optional[BookingView] = None
     alternatives: List[DayView] = field(default_factory=list)
 
@@ -398,24 +403,53 @@ class BookingService:
                 return BookingResult(False, "busy")
         return BookingResult(False, "busy")
 
-    def _load(self, s, code: str, last4: str):
+    @staticmethod
+    def _normal(code: str, last4: str) -> Optional[tuple]:
         code = (code or "").strip().upper()
         last4 = re.sub(r"\D", "", last4 or "")
         if len(code) != CODE_LENGTH or len(last4) != 4:
             return None
-        booking = s.get(models.Booking, code)
-        if booking is None or not _same(booking.phone[-4:], last4):
+        return code, last4
+
+    def _load(self, s, code: str, last4: str):
+        pair = self._normal(code, last4)
+        if pair is None:
+            return None
+        booking = s.get(models.Booking, pair[0])
+        if booking is None or not _same(booking.phone[-4:], pair[1]):
             return None
         return booking
 
-    def find(self, code: str, last4: str) -> Optional[BookingView]:
+    def _find(self, code: str, last4: str) -> Optional[BookingView]:
         with session_scope(self.db_url) as s:
             booking = self._load(s, code, last4)
             if booking is None:
                 return None
             return self._view(booking, s.get(models.BookingSlot, booking.slot_id))
 
-    def cancel(self, code: str, last4: str) -> BookingResult:
+    def guard(self) -> CodeGuard:
+        return CodeGuard(self.db_url, self.now)
+
+    def access(self, code: str, last4: str, client: Optional[str] = None) -> Access[BookingView]:
+        """Self-service check of code + last four digits, within the attempt limits:
+        ``ok`` (with the booking), ``not_found``, ``locked`` (too many wrong answers
+        for this code: the office can help) or ``throttled`` (this client: wait)."""
+        pair = self._normal(code, last4)
+        if pair is None:
+            return Access("not_found")  # not an answer at all: nothing to count
+        return self.guard().check(pair[0], pair[1], client, lambda: self._find(*pair))
+
+    def find(self, code: str, last4: str, client: Optional[str] = None) -> Optional[BookingView]:
+        return self.access(code, last4, client).value
+
+    def unlock(self, code: str) -> None:
+        """Lift a self-service lock (the office, after checking the citizen's identity)."""
+        self.guard().unlock((code or "").strip().upper())
+
+    def cancel(self, code: str, last4: str, client: Optional[str] = None) -> BookingResult:
+        checked = self.access(code, last4, client)
+        if not checked.ok:
+            return BookingResult(False, checked.outcome)
         with session_scope(self.db_url) as s:
             booking = self._load(s, code, last4)
             if booking is None or booking.status != "booked":
@@ -432,7 +466,11 @@ class BookingService:
             booking = s.get(models.Booking, booking.code)
             return BookingResult(True, booking=self._view(booking, s.get(models.BookingSlot, booking.slot_id)))
 
-    def reschedule(self, code: str, last4: str, day: date, start: str) -> BookingResult:
+    def reschedule(self, code: str, last4: str, day: date, start: str,
+                   client: Optional[str] = None) -> BookingResult:
+        checked = self.access(code, last4, client)
+        if not checked.ok:
+            return BookingResult(False, checked.outcome)
         with session_scope(self.db_url) as s:
             booking = self._load(s, code, last4)
             if booking is None or booking.status != "booked":

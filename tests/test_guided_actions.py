@@ -2,6 +2,8 @@
 runs them: Tracker.from_dict, a CollectingDispatcher and the real domain."""
 from __future__ import annotations
 
+import uuid
+from datetime import date, timedelta
 from typing import Any, Dict, Optional
 
 import pytest
@@ -26,14 +28,15 @@ def use_test_catalog(monkeypatch, catalog_url):
 
 
 def tracker(text: str, intent: Optional[str], slots: Dict[str, Any], rasa_domain, confidence: float = 0.95,
-            active_loop: Optional[str] = None) -> Tracker:
+            active_loop: Optional[str] = None, sender: str = "tg-42",
+            metadata: Optional[Dict[str, Any]] = None) -> Tracker:
     all_slots = {name: None for name in rasa_domain.as_dict()["slots"]}
     all_slots.update(slots)
     return Tracker.from_dict({
-        "sender_id": "tg-42",
+        "sender_id": sender,
         "slots": all_slots,
         "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence} if intent else {},
-                           "entities": [], "intent_ranking": []},
+                           "entities": [], "intent_ranking": [], "metadata": metadata or {}},
         "events": [], "paused": False, "followup_action": None,
         "active_loop": {"name": active_loop} if active_loop else {},
         "latest_action_name": "action_listen",
@@ -154,3 +157,59 @@ async def test_a_service_question_about_progress_goes_to_the_status_lookup(rasa_
     msgs, events = await run(A.ActionServiceGuide(), tracker("低保怎么申请", "assistance_dibao", {}, rasa_domain),
                              rasa_domain)
     assert msgs and not any(e["event"] == "followup" for e in events)
+
+
+def test_the_client_comes_from_the_metadata_else_the_sender(rasa_domain):
+    t = tracker("x", None, {}, rasa_domain, sender="web-1", metadata={"channel": "web", "client": "ab12"})
+    assert G.client_of(t) == "c:ab12"
+    assert G.client_of(tracker("x", None, {}, rasa_domain, sender="web-2")) == "s:web-2"
+    assert G.client_of(tracker("x", None, {}, rasa_domain, sender="web-3", metadata={"client": 7})) == "s:web-3"
+
+
+async def test_status_lookups_from_rotating_sender_ids_hit_the_client_limit(rasa_domain):
+    from bot import status_lookup
+
+    client = {"channel": "web", "client": uuid.uuid4().hex[:24]}
+    for i in range(status_lookup.MAX_CLIENT_FAILURES):
+        t = tracker("0000", None, {"status_number": f"QX{uuid.uuid4().hex[:10].upper()}", "status_last4": "0000"},
+                    rasa_domain, sender=f"web-rotating-{i}", metadata=client)
+        msgs, _ = await run(action("action_submit_status_form"), t, rasa_domain)
+        assert msgs[0]["custom"]["kind"] == "status_not_found"
+    t = tracker("1111", None, {"status_number": "CZ2026100023", "status_last4": "1111"}, rasa_domain,
+                sender="web-rotating-new", metadata=client)
+    msgs, events = await run(action("action_submit_status_form"), t, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "status_throttled"
+    assert "分钟后再试" in msgs[0]["text"] and "12345" in msgs[0]["text"] and "李" not in msgs[0]["text"]
+    assert slots_of(events)["status_last4"] is None
+    # the applicant, from another address, is served
+    t = tracker("1111", None, {"status_number": "CZ2026100023", "status_last4": "1111"}, rasa_domain,
+                sender="web-owner", metadata={"channel": "web", "client": uuid.uuid4().hex[:24]})
+    msgs, _ = await run(action("action_submit_status_form"), t, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "status_found"
+
+
+async def test_a_booking_code_guessed_from_rotating_senders_gets_locked(rasa_domain, catalog_url):
+    from bot import booking_guard
+    from bot.booking import BookingService
+
+    svc = BookingService(catalog_url)
+    office, kind = "zhejiang-hangzhou-xihu-marriage", "marriage"
+    day = svc.availability(office, kind, date.today() + timedelta(days=1), days=1)[0]
+    slot = next(s for s in day.slots if s.free)
+    code = svc.book(office, kind, day.day, slot.start, "张三", "13800139876").booking.code
+
+    def submit(last4: str, i: int):
+        slots = {"mb_code": code, "mb_last4": last4, "mb_op": "cancel", "mb_confirm": True}
+        return run(action("action_submit_manage_booking_form"),
+                   tracker("确认取消", None, slots, rasa_domain, sender=f"web-guess-{i}"), rasa_domain)
+
+    for i in range(booking_guard.CODE_FAILURES):  # no metadata: each sender id counts as its own client
+        msgs, _ = await submit(f"{i:04d}", i)
+        assert msgs[0]["custom"]["kind"] == "booking_not_found"
+    msgs, events = await submit("9876", 99)
+    assert msgs[0]["custom"]["kind"] == "booking_locked"
+    assert "12345" in msgs[0]["text"] and "手机" not in msgs[0]["text"] and code not in msgs[0]["text"]
+    assert slots_of(events)["mb_last4"] is None
+    assert svc.find(code, "9876", "c:office-check") is None and svc.access(code, "9876").outcome == "locked"
+    svc.unlock(code)
+    assert svc.find(code, "9876").status == "booked"

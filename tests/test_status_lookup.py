@@ -1,4 +1,5 @@
-"""Application status lookup: masking, neutral answers, throttling, sample data loading."""
+"""Application status lookup: masking, neutral answers, throttling per client (never
+locking out the applicant), sample data loading."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -63,43 +64,85 @@ def test_spaces_and_lower_case_are_accepted(db, clock):
     assert StatusLookup(db, clock).lookup(" hz 2026-110001 ", "1 2 3 4", "c").outcome == "found"
 
 
-def test_repeated_failures_are_throttled_per_conversation(db, clock):
+def test_repeated_failures_are_throttled_per_client(db, clock):
     lookup = StatusLookup(db, clock)
-    for _ in range(status_lookup.MAX_FAILURES):
+    for _ in range(status_lookup.MAX_PAIR_FAILURES):
         assert lookup.lookup("HZ2026110001", "0000", "attacker").outcome == "not_found"
-    # now even the right pair is refused in this conversation...
+    # now even the right pair is refused for this client...
     res = lookup.lookup("HZ2026110001", "1234", "attacker")
     assert res.outcome == "throttled" and 1 <= res.retry_after_minutes <= 15
-    # ...but not in another one
+    # ...but not for another one
     assert lookup.lookup("CZ2026100023", "1111", "someone-else").outcome == "found"
     # and the window passes
     clock.t += status_lookup.WINDOW + timedelta(seconds=1)
     assert lookup.lookup("HZ2026110001", "1234", "attacker").outcome == "found"
 
 
-def test_guessing_one_number_from_many_conversations_is_throttled(db, clock):
+def test_one_client_guessing_across_numbers_hits_the_client_limit(db, clock):
+    lookup = StatusLookup(db, clock)
+    numbers = ["HZ2026110001", "CZ2026100023", "ZZ0000000001", "ZZ0000000002", "ZZ0000000003"]
+    for n in numbers[:status_lookup.MAX_CLIENT_FAILURES]:
+        assert lookup.lookup(n, "0000", "c:attacker").outcome == "not_found"
+    assert lookup.lookup("CZ2026100023", "1111", "c:attacker").outcome == "throttled"
+
+
+def test_the_daily_client_limit_outlasts_the_short_window(db, clock):
+    lookup = StatusLookup(db, clock)
+    tries = 0
+    while tries < status_lookup.MAX_CLIENT_DAILY:
+        res = lookup.lookup(f"ZZ{tries:010d}", "0000", "c:patient")
+        if res.outcome == "throttled":
+            clock.t += status_lookup.WINDOW  # wait out the short window
+            continue
+        tries += 1
+    clock.t += status_lookup.WINDOW
+    res = lookup.lookup("CZ2026100023", "1111", "c:patient")
+    assert res.outcome == "throttled" and res.retry_after_minutes > 15
+    assert res.wait.endswith("小时")
+
+
+def test_failures_from_many_clients_never_lock_out_the_owner(db, clock):
+    lookup = StatusLookup(db, clock)
+    for i in range(3 * status_lookup.MAX_NUMBER_FAILURES):
+        lookup.lookup("HZ2026110001", f"{i:04d}", f"c:attacker-{i % 7}")
+    # the applicant, from an address without failures on this number, gives the right answer
+    assert lookup.lookup("HZ2026110001", "1234", "c:owner").outcome == "found"
+
+
+def test_a_number_under_attack_gives_each_new_client_one_try(db, clock):
     lookup = StatusLookup(db, clock)
     for i in range(status_lookup.MAX_NUMBER_FAILURES):
-        assert lookup.lookup("HZ2026110001", f"{i:04d}", f"conv-{i}").outcome == "not_found"
-    res = lookup.lookup("HZ2026110001", "1234", "fresh-conversation")
-    assert res.outcome == "throttled"
-    assert lookup.lookup("CZ2026100023", "1111", "fresh-conversation").outcome == "found"
+        assert lookup.lookup("HZ2026110001", f"{i:04d}", f"c:attacker-{i}").outcome == "not_found"
+    assert lookup.lookup("HZ2026110001", "0100", "c:fresh").outcome == "not_found"  # one try...
+    assert lookup.lookup("HZ2026110001", "1234", "c:fresh").outcome == "throttled"  # ...then wait
+    # other numbers are not affected for that client
+    assert lookup.lookup("CZ2026100023", "1111", "c:fresh").outcome == "found"
 
 
-def test_success_resets_the_conversation_counter(db, clock):
+def test_success_forgives_the_clients_slips_on_that_number(db, clock):
     lookup = StatusLookup(db, clock)
-    for _ in range(status_lookup.MAX_FAILURES - 1):
+    for _ in range(status_lookup.MAX_PAIR_FAILURES - 1):
         lookup.lookup("HZ2026110001", "0000", "c")
     assert lookup.lookup("HZ2026110001", "1234", "c").outcome == "found"
-    for _ in range(status_lookup.MAX_FAILURES - 1):
+    for _ in range(status_lookup.MAX_PAIR_FAILURES - 1):
         assert lookup.lookup("HZ2026110001", "0000", "c").outcome == "not_found"
 
 
-def test_purge(db, clock):
+def test_wait_in_words():
+    assert status_lookup.LookupResult("throttled", retry_after_minutes=7).wait == "7分钟"
+    assert status_lookup.LookupResult("throttled", retry_after_minutes=61).wait == "2小时"
+
+
+def test_purge_removes_old_rows_of_the_former_counter(db, clock):
+    from bot.catalog import models
+    from bot.catalog.db import session_scope
+
+    with session_scope(db) as s:
+        s.add(models.LookupFailure(conversation="conv:old", at=clock.t))
     lookup = StatusLookup(db, clock)
-    lookup.lookup("HZ2026110001", "0000", "c")
+    lookup.lookup("HZ2026110001", "0000", "c")  # counted in throttle_hits, not in lookup_failures
     clock.t += timedelta(days=2)
-    assert lookup.purge() == 2  # one per conversation key, one per number key
+    assert lookup.purge() == 1
 
 
 def test_reloading_samples_replaces_them(db):

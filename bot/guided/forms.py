@@ -26,6 +26,7 @@ from .. import eligibility as elig
 from .. import funeral_checklist as fc
 from ..assistant import Assistant, Button, Reply, SAMPLE_CITIES
 from ..booking import BookingService, DayView, load_schedules
+from ..booking_guard import Access
 from ..marriage_precheck import Party, precheck
 from ..normalize import compact, first_keyword, normalize
 from ..status_lookup import StatusLookup
@@ -65,7 +66,7 @@ class Message:
     text: str
     intent: Optional[str] = None
     confidence: float = 0.0
-    conversation: str = ""  # sender id: throttles status lookups per conversation
+    conversation: str = ""  # sender id
 
 
 @dataclass
@@ -82,6 +83,12 @@ class Outcome:
     reply: Optional[Reply]
     updates: Dict[str, Any] = field(default_factory=dict)
     followup: Optional[str] = None  # a Rasa action to run next (handoff, guide, reopen a form)
+
+
+def client_of(state: Dict[str, Any]) -> str:
+    """Who attempt limits count against: the channel's hashed client address (``_client``,
+    set by the Rasa adapter), else the conversation."""
+    return state.get("_client") or state.get("_conversation") or ""
 
 
 def text_reply(text: str, buttons: Sequence[Button] = (), kind: str = "form", service: Optional[str] = None) -> Reply:
@@ -601,11 +608,11 @@ class StatusForm(GuidedForm):
 
     def complete(self, state):
         result = self.ctx.status().lookup(state.get("status_number") or "", state.get("status_last4") or "",
-                                           state.get("_conversation") or "")
+                                           client_of(state))
         again = [Button("重新查询", "/check_status"), Button("转人工", "/human_handoff")]
         hotline = self.ctx.assistant.catalog.hotline_for(state.get(REGION))
         if result.outcome == "throttled":
-            return Outcome(text_reply(f"查询失败次数较多，为保护申请人信息，请{result.retry_after_minutes}分钟后再试，"
+            return Outcome(text_reply(f"查询失败次数较多，为保护申请人信息，请{result.wait}后再试，"
                                       f"或携带身份证到受理窗口查询，也可以拨打 {hotline}。", kind="status_throttled"))
         if result.outcome != "found":
             return Outcome(text_reply("没有查到与这个受理编号和手机尾号对应的办件。"
@@ -961,10 +968,27 @@ class ManageBookingForm(GuidedForm):
                             "重新约", "改", "换")),
             ("view", ("查看", "查询", "看看", "查一下", "查", "看")))
 
-    def found(self, state):
+    def checked(self, state) -> Access:
         if not (state.get("mb_code") and state.get("mb_last4")):
-            return None
-        return self.ctx.booking().find(state["mb_code"], state["mb_last4"])
+            return Access("not_found")
+        return self.ctx.booking().access(state["mb_code"], state["mb_last4"], client_of(state))
+
+    def found(self, state):
+        return self.checked(state).value
+
+    def refused(self, checked, state) -> Optional[Outcome]:
+        """Attempt limits (bot.booking_guard): never says which part was wrong."""
+        hotline = self.ctx.assistant.catalog.hotline_for(state.get(REGION))
+        if checked.outcome == "locked":
+            return Outcome(text_reply(
+                "为保护预约人的信息，这个预约的自助查询、改约和取消已暂时锁定（验证未通过的次数过多）。"
+                f"如需查询或办理，请带上身份证件到婚姻登记处，或拨打 {hotline}，工作人员可以帮您。",
+                [Button("转人工", "/human_handoff")], kind="booking_locked"))
+        if checked.outcome == "throttled":
+            wait = f"{checked.retry_after_minutes}分钟"
+            return Outcome(text_reply(f"验证未通过的次数较多，为保护预约信息，请{wait}后再试；"
+                                      f"也可以拨打 {hotline} 咨询。", kind="booking_throttled"))
+        return None
 
     def extract(self, text, state, requested):
         out: Dict[str, Any] = {}
@@ -1076,19 +1100,22 @@ class ManageBookingForm(GuidedForm):
 
     def complete(self, state):
         svc = self.ctx.booking()
-        b = self.found(state)
+        checked = self.checked(state)
+        b = checked.value
         if b is None:
-            return Outcome(text_reply("没有找到与这个确认码和手机尾号对应的预约，请核对后再试。",
-                                      [Button("重新查询", "/manage_booking")], kind="booking_not_found"))
+            return self.refused(checked, state) or Outcome(text_reply(
+                "没有找到与这个确认码和手机尾号对应的预约，请核对后再试。",
+                [Button("重新查询", "/manage_booking")], kind="booking_not_found"))
         op = state.get("mb_op")
         if b.status != "booked" or op in (None, "view") or state.get("mb_confirm") is False:
             prefix = "好的，预约保持不变。\n" if state.get("mb_confirm") is False else ""
             return Outcome(text_reply(prefix + self._summary(b), kind="booking_view"))
         if op == "cancel":
-            r = svc.cancel(state["mb_code"], state["mb_last4"])
+            r = svc.cancel(state["mb_code"], state["mb_last4"], client_of(state))
             text = "预约已取消。" + (self._summary(r.booking) if r.ok else "") if r.ok else "预约没能取消，请稍后再试。"
             return Outcome(text_reply(text, [Button("重新预约", "/book_appointment")], kind="booking_cancelled"))
-        r = svc.reschedule(state["mb_code"], state["mb_last4"], date.fromisoformat(state["mb_day"]), state["mb_time"])
+        r = svc.reschedule(state["mb_code"], state["mb_last4"], date.fromisoformat(state["mb_day"]), state["mb_time"],
+                           client_of(state))
         if not r.ok:
             return Outcome(text_reply("抱歉，这个时段刚刚约满或不再开放，原预约保持不变。可以说“改约”再选一次。",
                                       kind="booking_reschedule_failed"))
