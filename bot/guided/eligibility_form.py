@@ -1,0 +1,126 @@
+"""养老补贴测算: the eligibility form."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+
+from .. import eligibility as elig
+from ..assistant import Button
+from ..normalize import compact
+from .engine import (
+    AGE, REGION, YES_NO_BUTTONS, GuidedForm, Outcome, hukou_answer, region_buttons, region_in,
+    text_reply,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+class EligibilityForm(GuidedForm):
+    name = "eligibility_form"
+    intent = "check_eligibility"
+    title = "养老补贴测算"
+    slots = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "elig_care_assessed")
+    optional = (REGION, "elig_hukou", "elig_economic", "elig_care")
+
+    def prefill(self, state):
+        out = {}
+        if state.get(AGE) is not None:
+            out["elig_age"] = float(state[AGE])
+        return out
+
+    def extract(self, text, state, requested):
+        out: Dict[str, Any] = {}
+        t = compact(text)
+        if not t:
+            return out
+        age = elig.parse_age(text, today=self.ctx.today())
+        if age is None and requested == "elig_age":
+            m = re.fullmatch(r"([0-9]{2,3})(周岁|岁)?(了)?", t)
+            age = int(m.group(1)) if m else None
+        if age is not None and 40 <= age <= 130:
+            out["elig_age"] = float(age)
+        region = region_in(self.ctx, text, state, requested)
+        if region is not None:
+            out[REGION] = region
+        economic = elig.parse_economic(text) if requested == "elig_economic" else _explicit_economic(text)
+        if economic:
+            out["elig_economic"] = economic
+        level, needs = elig.care_level_from_text(text)
+        if level:
+            out["elig_care"] = level
+            out["elig_care_assessed"] = not needs
+        if requested == "elig_hukou" or re.search(r"(户口|户籍)", t):
+            yes = hukou_answer(self.ctx, text, {**state, **out})
+            if yes is not None and not (requested != "elig_hukou" and "elig_economic" in out):
+                out["elig_hukou"] = yes
+        return out
+
+    def profile(self, state) -> Optional[elig.ElderProfile]:
+        if state.get("elig_age") is None:
+            return None
+        return elig.ElderProfile(
+            age=int(state["elig_age"]), region_code=state.get(REGION), local_hukou=state.get("elig_hukou"),
+            economic=state.get("elig_economic"), care_level=state.get("elig_care"),
+            care_level_assessed=bool(state.get("elig_care_assessed")))
+
+    def result(self, state) -> elig.EligibilityResult:
+        return elig.check(self.profile(state), self.ctx.eligibility_rules(), parents=self.ctx.parents,
+                          today=self.ctx.today())
+
+    _SLOT_OF = {"region": REGION, "local_hukou": "elig_hukou", "economic": "elig_economic",
+                "care_level": "elig_care"}
+
+    def next_slot(self, state):
+        if state.get("elig_age") is None:
+            return "elig_age"
+        skipped = self.skipped(state)
+        for missing in self.result(state).missing:
+            slot = self._SLOT_OF.get(missing)
+            if slot and slot not in skipped and state.get(slot) is None:
+                return slot
+        return None
+
+    def question(self, slot, state):
+        if slot == "elig_age":
+            return text_reply("好的，我来帮您测算老人能领哪些养老补贴，只需回答几个问题，随时说“算了”可以退出。\n"
+                              "老人今年多大年纪？（例如：85岁、八十五、1940年出生）", kind="form_question")
+        if slot == REGION:
+            return text_reply(elig.QUESTIONS["region"], region_buttons(), kind="form_question")
+        if slot == "elig_hukou":
+            question = next((q for q in self.result(state).questions if "户籍" in q), "老人是当地户籍吗？")
+            return text_reply(question, YES_NO_BUTTONS,
+                              kind="form_question")
+        if slot == "elig_economic":
+            return text_reply(elig.QUESTIONS["economic"],
+                              [Button("低保", "低保"), Button("特困", "特困"), Button("低收入", "低收入"),
+                               Button("都不是", "都不是")], kind="form_question")
+        return text_reply(elig.QUESTIONS["care_level"] + "（也可以描述一下，例如“能自理”“要人扶”“长期卧床”）",
+                          [Button("能自理", "能自理"), Button("需要人扶", "需要人扶"), Button("长期卧床", "长期卧床"),
+                           Button("不清楚", "不清楚")], kind="form_question")
+
+    def hint(self, slot, state):
+        return {
+            "elig_age": "抱歉，我没看出老人的年龄。",
+            REGION: "抱歉，我没能识别出这个地区。",
+            "elig_hukou": "抱歉，请回答“是”或“不是”。",
+            "elig_economic": "抱歉，我没看懂。",
+            "elig_care": "抱歉，我没看懂老人的身体状况。",
+        }.get(slot, super().hint(slot, state))
+
+    def complete(self, state):
+        if state.get("elig_age") is None:
+            return Outcome(text_reply("没有老人的年龄，暂时无法测算。需要时说“测算养老补贴”重新开始。"))
+        result = self.result(state)
+        text = elig.render_text(result)
+        buttons = [Button(b.name, f"/{b.code.replace('.', '_', 1)}") for b in result.granted
+                   if self.ctx.assistant.catalog.service(b.code)][:3]
+        buttons += [Button("重新测算", "/check_eligibility"), Button("转人工", "/human_handoff")]
+        return Outcome(text_reply(text, buttons, kind="eligibility_result"), {AGE: state.get("elig_age")})
+
+
+def _explicit_economic(text: str) -> Optional[str]:
+    """Economic status named outright ("他是低保户"), outside its own question."""
+    value = elig.parse_economic(text)
+    return value if value and value != "none" else None
