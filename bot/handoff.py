@@ -73,8 +73,9 @@ class HandoffDesk:
         return HandoffView(h.id, h.channel, h.sender, h.status, h.reason, dict(h.understood or {}),
                            h.created_at, int((end - h.created_at).total_seconds()), h.taken_by, lines)
 
-    def _add(self, s, handoff_id: int, author: str, text: str, delivered: bool) -> None:
-        s.add(models.HandoffMessage(handoff_id=handoff_id, at=self.now(), author=author, text=text[:4000],
+    def _add(self, s, handoff_id: int, author: str, text: str, delivered: bool,
+             at: Optional[datetime] = None) -> None:
+        s.add(models.HandoffMessage(handoff_id=handoff_id, at=at or self.now(), author=author, text=text[:4000],
                                     delivered=delivered))
 
     def _open(self, s, sender: str) -> Optional[models.Handoff]:
@@ -109,13 +110,14 @@ class HandoffDesk:
             h = self._open(s, sender)
             return self._view(s, h) if h else None
 
-    def citizen_says(self, sender: str, text: str) -> bool:
-        """Record a citizen's message if the conversation is with staff; False: give it to the bot."""
+    def citizen_says(self, sender: str, text: str, at: Optional[datetime] = None) -> bool:
+        """Record a citizen's message if the conversation is with staff; False: give it to the bot.
+        ``at``: when it was said, for a message held while the database was unavailable."""
         with session_scope(self.db_url) as s:
             h = self._open(s, sender)
             if h is None:
                 return False
-            self._add(s, h.id, "citizen", text, True)
+            self._add(s, h.id, "citizen", text, True, at)
             return True
 
     def undelivered(self, sender: str) -> List[Line]:

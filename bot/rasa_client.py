@@ -4,6 +4,12 @@ One function, used by every front end: send the citizen's prepared message
 (see ``bot.channel_input``) and get back whole messages (see
 ``bot.rasa_reply``), or ``ok=False`` when Rasa or the action server is down,
 so the channel can apologise, give the hotline and offer a retry.
+
+When the action server fails in the middle of a turn, Rasa logs the error, drops
+that action's events and still answers ``200`` with whatever came before (often
+nothing, sometimes the messages of an earlier action of the same turn). So a
+reply is only a success when no custom action of this turn lost its events: with
+the API token, ``send`` reads the turn back from the tracker (``partial_turn``).
 """
 from __future__ import annotations
 
@@ -12,22 +18,76 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from aiohttp import ClientError, ClientSession
+from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from .rasa_reply import merge_messages
 
 logger = logging.getLogger(__name__)
+
+# Rasa's own actions (rasa.shared.core.constants.DEFAULT_ACTION_NAMES): they run in Rasa,
+# and some (action_extract_slots, action_listen) legitimately produce no event.
+RASA_ACTIONS = frozenset({
+    "action_listen", "action_restart", "action_session_start", "action_default_fallback",
+    "action_deactivate_loop", "action_revert_fallback_events", "action_default_ask_affirmation",
+    "action_default_ask_rephrase", "action_two_stage_fallback", "action_unlikely_intent", "action_back",
+    "action_extract_slots",
+})
+TRACKER_TIMEOUT = ClientTimeout(total=5)
 
 
 @dataclass
 class RasaResult:
     ok: bool
     messages: List[Dict[str, Any]] = field(default_factory=list)
+    partial: bool = False  # Rasa answered, but an action of this turn failed
+
+
+def _custom(name: Any) -> bool:
+    """An action the action server runs (ours always send a message or set a slot)."""
+    return isinstance(name, str) and not name.startswith("utter_") and name not in RASA_ACTIONS
+
+
+def lost_actions(events: List[Dict[str, Any]]) -> List[str]:
+    """Custom actions of the latest turn (after the last user message) that left no event:
+    what Rasa logs when the action server failed ("the actions events are lost")."""
+    last_user = max((i for i, ev in enumerate(events) if ev.get("event") == "user"), default=-1)
+    if last_user < 0:
+        return []
+    turn = events[last_user + 1:]
+    lost = []
+    for i, ev in enumerate(turn):
+        if ev.get("event") == "action" and _custom(ev.get("name")):
+            following = turn[i + 1] if i + 1 < len(turn) else None
+            if following is None or following.get("event") == "action":
+                lost.append(str(ev["name"]))
+    return lost
+
+
+async def partial_turn(session: ClientSession, rasa_url: str, token: str, sender: str) -> Optional[bool]:
+    """True when an action of ``sender``'s latest turn failed; None when the tracker is unreadable."""
+    try:
+        async with session.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
+                               params={"token": token}, timeout=TRACKER_TIMEOUT) as resp:
+            if resp.status != 200:
+                return None
+            tracker = await resp.json()
+    except (ClientError, asyncio.TimeoutError, ValueError):
+        return None
+    events = tracker.get("events") if isinstance(tracker, dict) else None
+    if not isinstance(events, list):
+        return None
+    lost = lost_actions([ev for ev in events if isinstance(ev, dict)])
+    if lost:
+        logger.warning("action server failed during the turn: %s", ", ".join(lost))
+    return bool(lost)
 
 
 async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
-               metadata: Optional[Dict[str, Any]] = None) -> RasaResult:
-    """POST to /webhooks/rest/webhook. Never raises for network or server errors."""
+               metadata: Optional[Dict[str, Any]] = None, token: Optional[str] = None) -> RasaResult:
+    """POST to /webhooks/rest/webhook. Never raises for network or server errors.
+
+    With ``token`` (Rasa's API token), a reply whose turn lost an action's events is a
+    failure too (``partial=True``), though Rasa answered."""
     try:
         async with session.post(
             f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
@@ -44,6 +104,8 @@ async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
         # Rasa answered but produced nothing: the action server is down (or failed).
         logger.warning("Rasa returned no messages (action server down?)")
         return RasaResult(False)
+    if token is not None and await partial_turn(session, rasa_url, token, sender):
+        return RasaResult(False, messages, partial=True)
     return RasaResult(True, messages)
 
 

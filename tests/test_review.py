@@ -109,22 +109,38 @@ def test_export_is_accepted_by_rasa_data_validate(db, staff, tmp_path):
 
 @pytest.fixture
 async def client(db):
-    settings = Settings(db_url=db, rasa_url="http://127.0.0.1:9", web_host="127.0.0.1", web_port=0,
-                        hotline="12345")
-    c = TestClient(TestServer(create_app(settings.rasa_url, settings)))
+    from aiohttp import web
+
+    async def webhook(request):
+        body = await request.json()
+        return web.json_response([{"recipient_id": body["sender"], "text": "低保指南"},
+                                  {"recipient_id": body["sender"],
+                                   "custom": {"kind": "guide", "service": "assistance.dibao", "html": "低保指南"}}])
+
+    rasa = web.Application()
+    rasa.router.add_post("/webhooks/rest/webhook", webhook)
+    rserver = TestServer(rasa)
+    await rserver.start_server()
+    rasa_url = str(rserver.make_url("")).rstrip("/")
+    settings = Settings(db_url=db, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345")
+    c = TestClient(TestServer(create_app(rasa_url, settings)))
     await c.start_server()
     yield c
     await c.close()
+    await rserver.close()
 
 
 async def test_feedback_and_review_through_the_web(client, db, staff):
-    ok = await client.post("/api/feedback", json={"sender": "citizen0000000001", "service": "assistance.dibao",
-                                                  "helpful": False, "question": "低保多少钱"})
+    # the guide is sent to this conversation first; the question is the one really asked
+    assert (await client.post("/api/chat", json={"text": "低保多少钱"})).status == 200
+    ok = await client.post("/api/feedback", json={"service": "assistance.dibao", "helpful": False,
+                                                  "question": "伪造的问题"})
     assert ok.status == 200 and (await ok.json())["ok"]
-    for bad in ({"sender": "x", "service": "assistance.dibao", "helpful": True},
-                {"sender": "citizen0000000001", "service": "no.such", "helpful": True},
-                {"sender": "citizen0000000001", "service": "assistance.dibao", "helpful": "yes"}):
+    for bad in ({"service": "no.such", "helpful": True},
+                {"service": "assistance.dibao", "helpful": "yes"},
+                {"service": "x" * 65, "helpful": True}):
         assert (await client.post("/api/feedback", json=bad)).status == 400
+    assert (await client.post("/api/feedback", json={"service": "assistance.dibao", "helpful": True})).status == 409
     assert (await client.get("/api/console/review")).status == 401
     origin = {"Origin": str(client.make_url("")).rstrip("/")}
     await client.post("/console/login", data={"name": "rev.op", "password": "review pass 12"}, headers=origin)

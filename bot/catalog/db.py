@@ -1,4 +1,10 @@
-"""Engine and short-lived sessions (one per unit of work)."""
+"""Engine and short-lived sessions (one per unit of work).
+
+SQLite files run in WAL mode (readers never wait for a writer) with a short busy
+timeout: when another process holds the write lock for longer, a request fails
+within ``BUSY_TIMEOUT`` seconds (and the web chat apologises or keeps the message)
+instead of making a citizen wait half a minute.
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -10,6 +16,8 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT = 2.0  # seconds a SQLite statement waits for another writer's lock
 
 
 @lru_cache(maxsize=8)
@@ -25,8 +33,8 @@ def get_engine(url: str, create: bool = False) -> Engine:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             else:
                 kwargs["creator"] = lambda: sqlite3.connect(
-                    f"file:{path}?mode=rw", uri=True, check_same_thread=False, timeout=30)
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+                    f"file:{path}?mode=rw", uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
     else:
         kwargs["connect_args"] = {"connect_timeout": 5}
     engine = create_engine(url, **kwargs)
@@ -36,6 +44,13 @@ def get_engine(url: str, create: bool = False) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            try:  # persistent once set; setting it needs the write lock for a moment, so never fatal
+                mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode not in ("wal", "memory"):
+                    cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                pass
             cur.close()
 
     return engine
