@@ -2,8 +2,12 @@
 throttled sign-in, and every console route closed to anyone not signed in."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -119,24 +123,72 @@ def test_login_flood_per_account(auth, clock):
 
 def test_login_flood_per_address(auth, clock):
     auth.add_account("li.ming", PASSWORD + "x", "李明")
-    for i in range(auth_mod.FAILURES_PER_REMOTE):
+    for i in range(auth_mod.FAILURES_PER_CLIENT):
         auth.login(f"user{i}", "guess guess 1", "203.0.113.5")
     assert auth.login("li.ming", PASSWORD + "x", "203.0.113.5").throttled
     assert auth.login("li.ming", PASSWORD + "x", "10.0.0.1").ok
 
 
+def test_a_burst_of_concurrent_guesses_gets_no_more_than_the_limit(auth):
+    """Counted atomically before the password is checked: no check-then-insert race."""
+    with ThreadPoolExecutor(20) as ex:
+        results = list(ex.map(lambda i: auth.login("wang.li", f"guess guess {i}", f"client-{i}"), range(40)))
+    checked = [r for r in results if not r.throttled]
+    assert len(checked) <= auth_mod.FAILURES_PER_NAME
+    assert sum(r.throttled for r in results) >= 40 - auth_mod.FAILURES_PER_NAME
+
+
+def test_a_burst_from_one_client_gets_no_more_than_the_limit(auth):
+    with ThreadPoolExecutor(20) as ex:
+        results = list(ex.map(lambda i: auth.login(f"user{i}", "guess guess 1", "one-client"),
+                              range(2 * auth_mod.FAILURES_PER_CLIENT)))
+    assert sum(not r.throttled for r in results) <= auth_mod.FAILURES_PER_CLIENT
+
+
+def test_successful_sign_ins_do_not_use_up_the_allowance(auth):
+    for _ in range(auth_mod.FAILURES_PER_NAME * 2):
+        assert auth.login("wang.li", PASSWORD, "office").ok
+
+
+def test_supervisor_role(auth):
+    assert auth.login("wang.li", PASSWORD, "x").staff.role == "operator"
+    boss = auth.add_account("zhou.min", PASSWORD + "y", "周敏", role="supervisor")
+    assert boss.supervisor
+    token = auth.login("zhou.min", PASSWORD + "y", "x").token
+    assert auth.session(token).supervisor
+    assert auth.set_role("wang.li", "supervisor") and auth.login("wang.li", PASSWORD, "x").staff.supervisor
+    assert not auth.set_role("nobody", "supervisor")
+    with pytest.raises(AccountError, match="role"):
+        auth.set_role("wang.li", "admin")
+
+
 # -- the web routes -------------------------------------------------------------------------------
+
+
+async def _client(db_url, clock, **settings_kw):
+    settings = Settings(db_url=db_url, rasa_url="http://127.0.0.1:9", web_host="127.0.0.1", web_port=0,
+                        hotline="12345", **settings_kw)
+    app = create_app(settings.rasa_url, settings)
+    app[AUTH_KEY] = StaffAuth(db_url, now=clock)
+    with contextlib.suppress(AccountError):  # two clients of one database
+        app[AUTH_KEY].add_account("wang.li", PASSWORD, "王丽")
+    c = TestClient(TestServer(app))
+    await c.start_server()
+    return c
 
 
 @pytest.fixture
 async def client(db_url, clock):
-    settings = Settings(db_url=db_url, rasa_url="http://127.0.0.1:9", web_host="127.0.0.1", web_port=0,
-                        hotline="12345")
-    app = create_app(settings.rasa_url, settings)
-    app[AUTH_KEY].now = clock
-    app[AUTH_KEY].add_account("wang.li", PASSWORD, "王丽")
-    c = TestClient(TestServer(app))
-    await c.start_server()
+    c = await _client(db_url, clock)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def proxied(db_url, clock):
+    """The console behind a TLS-terminating reverse proxy on loopback (the recommended setup)."""
+    c = await _client(db_url, clock, trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+                      secure_cookies=True)
     yield c
     await c.close()
 
@@ -145,9 +197,12 @@ def _origin(client) -> dict:
     return {"Origin": str(client.make_url("")).rstrip("/")}
 
 
-async def _sign_in(client, password=PASSWORD):
-    return await client.post("/console/login", data={"name": "wang.li", "password": password},
-                             headers=_origin(client), allow_redirects=False)
+async def _sign_in(client, password=PASSWORD, name="wang.li", forwarded_for=None):
+    headers = _origin(client)
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    return await client.post("/console/login", data={"name": name, "password": password},
+                             headers=headers, allow_redirects=False)
 
 
 PROTECTED = [("GET", "/console/"), ("GET", "/api/console/me"), ("POST", "/console/logout"),
@@ -209,6 +264,45 @@ async def test_wrong_password_and_flood(client):
     assert resp.status == 429 and "分钟后再试" in await resp.text()
 
 
+async def test_behind_the_proxy_one_client_cannot_lock_out_the_others(proxied):
+    for i in range(auth_mod.FAILURES_PER_CLIENT):
+        resp = await _sign_in(proxied, "wrong password 1", name=f"user{i}", forwarded_for="203.0.113.5")
+        assert resp.status == 401
+    assert (await _sign_in(proxied, name="nobody", forwarded_for="203.0.113.5")).status == 429
+    # every operator is behind the same proxy address, but their own client address counts
+    resp = await _sign_in(proxied, forwarded_for="198.51.100.7, 127.0.0.1")
+    assert resp.status == 303
+
+
+async def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(client):
+    """No proxy configured: the header could say anything, so the peer address counts."""
+    for i in range(auth_mod.FAILURES_PER_CLIENT):
+        await _sign_in(client, "wrong password 1", name=f"user{i}", forwarded_for=f"198.51.100.{i}")
+    resp = await _sign_in(client, forwarded_for="192.0.2.200")
+    assert resp.status == 429
+
+
+async def test_a_burst_of_web_sign_ins_gets_no_more_than_the_limit(client):
+    statuses = await asyncio.gather(*(_sign_in(client, f"guess guess {i}") for i in range(40)))
+    codes = [r.status for r in statuses]
+    assert codes.count(401) <= auth_mod.FAILURES_PER_NAME and set(codes) <= {401, 429}
+
+
+async def test_the_cookie_is_secure_when_configured(proxied, client):
+    resp = await _sign_in(proxied, forwarded_for="198.51.100.7")
+    assert resp.status == 303 and "Secure" in resp.headers["Set-Cookie"]
+    resp = await _sign_in(client)  # a local run over plain HTTP: a Secure cookie would never come back
+    assert resp.status == 303 and "Secure" not in resp.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("path", ["/console/login", "/console/", "/api/console/me", "/console/nowhere"])
+async def test_console_responses_may_not_be_framed(client, path):
+    await _sign_in(client)
+    resp = await client.get(path, allow_redirects=False)
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
 async def test_expired_session_is_refused(client, clock):
     await _sign_in(client)
     assert (await client.get("/api/console/me")).status == 200
@@ -251,11 +345,14 @@ async def test_citizen_pages_never_show_console_data(client):
     assert (await client.get(traversal)).status in (403, 404)
 
 
+def _staff_cli(db_url, *args, stdin=""):
+    return subprocess.run([sys.executable, "-m", "bot", "--db-url", db_url, "staff", *args],
+                          input=stdin, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+
+
 def test_staff_add_command(db_url):
     def run(*args, stdin):
-        return subprocess.run([sys.executable, "-m", "bot", "--db-url", db_url, "staff", "add", *args,
-                               "--password-stdin"], input=stdin, capture_output=True, text=True,
-                              cwd=PROJECT_ROOT, timeout=120)
+        return _staff_cli(db_url, "add", *args, "--password-stdin", stdin=stdin)
 
     ok = run("zhao.qiang", "--display-name", "赵强", stdin="a long pass phrase\n")
     assert ok.returncode == 0 and "zhao.qiang" in ok.stdout
@@ -264,3 +361,18 @@ def test_staff_add_command(db_url):
     weak = run("sun.yu", stdin="short\n")
     assert weak.returncode == 1 and "Traceback" not in weak.stderr
     assert StaffAuth(db_url).login("zhao.qiang", "a long pass phrase", "127.0.0.1").ok
+
+
+def test_staff_supervisor_and_role_commands(db_url):
+    made = _staff_cli(db_url, "add", "zhou.min", "--supervisor", "--password-stdin", stdin="a long pass phrase\n")
+    assert made.returncode == 0 and "supervisor" in made.stdout
+    assert StaffAuth(db_url).login("zhou.min", "a long pass phrase", "x").staff.supervisor
+    _staff_cli(db_url, "add", "qian.li", "--password-stdin", stdin="a long pass phrase\n")
+    assert _staff_cli(db_url, "role", "qian.li", "supervisor").returncode == 0
+    assert StaffAuth(db_url).login("qian.li", "a long pass phrase", "x").staff.supervisor
+    assert _staff_cli(db_url, "role", "qian.li", "operator").returncode == 0
+    assert not StaffAuth(db_url).login("qian.li", "a long pass phrase", "x").staff.supervisor
+    missing = _staff_cli(db_url, "role", "nobody", "supervisor")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+    bad = _staff_cli(db_url, "role", "qian.li", "admin")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr

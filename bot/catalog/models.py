@@ -224,6 +224,8 @@ class StaffAccount(Base):
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False)
+    # "operator" or "supervisor" (may reveal personal data in handoffs served by others)
+    role = Column(String(16), nullable=False, default="operator", server_default="operator")
 
 
 class StaffSession(Base):

@@ -5,14 +5,19 @@
 - A session is a random 256-bit token in an HttpOnly cookie; the database keeps only
   its SHA-256. Sessions end after ``max_age`` (absolute) or ``idle`` without use, and
   on sign-out.
-- Sign-in attempts are throttled per account name and per client address, counted in
-  the database: a failed attempt and a throttled one give the same neutral message,
-  and an unknown name costs the same hashing work as a known one.
+- Sign-in attempts are throttled per account name and per client (``bot.throttle``:
+  counted atomically in the database, shared by every process; successful sign-ins do
+  not count). The client is a keyed hash of the real client address, which behind a
+  reverse proxy comes from ``X-Forwarded-For`` only when the proxy is one of
+  ``MINZHENG_TRUSTED_PROXIES`` (``bot.client``): one noisy client cannot lock out the
+  operators behind other addresses. An unknown name costs the same hashing work as a
+  known one.
+- Roles: an operator serves conversations; a supervisor may also reveal personal data
+  in conversations served by others.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,12 +31,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..catalog import models
 from ..catalog.db import session_scope
+from ..throttle import Throttle
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 FAILURES_PER_NAME = 5
-FAILURES_PER_REMOTE = 20
+FAILURES_PER_CLIENT = 20
 THROTTLE_WINDOW = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
@@ -42,11 +48,19 @@ class AccountError(ValueError):
     pass
 
 
+ROLES = ("operator", "supervisor")
+
+
 @dataclass(frozen=True)
 class Staff:
     id: int
     name: str
     display_name: str
+    role: str = "operator"
+
+    @property
+    def supervisor(self) -> bool:
+        return self.role == "supervisor"
 
 
 @dataclass(frozen=True)
@@ -78,22 +92,41 @@ class StaffAuth:
         self.max_age = max_age
         self.idle = idle
         self.now = now
+        self.throttle = Throttle(db_url, now=now)
 
     # -- accounts ------------------------------------------------------------------------
-    def add_account(self, name: str, password: str, display_name: Optional[str] = None) -> Staff:
+    @staticmethod
+    def _staff(acc: models.StaffAccount) -> Staff:
+        return Staff(acc.id, acc.name, acc.display_name, acc.role or "operator")
+
+    def add_account(self, name: str, password: str, display_name: Optional[str] = None,
+                    role: str = "operator") -> Staff:
         if not isinstance(name, str) or not NAME.match(name):
             raise AccountError("the account name must be 2-32 characters: letters, digits, _ . -")
+        if role not in ROLES:
+            raise AccountError(f"the role must be one of: {', '.join(ROLES)}")
         check_password_strength(password, name)
         try:
             with session_scope(self.db_url) as s:
                 acc = models.StaffAccount(name=name, display_name=(display_name or name)[:64],
                                           password_hash=_hasher.hash(password), active=True,
-                                          created_at=self.now())
+                                          created_at=self.now(), role=role)
                 s.add(acc)
                 s.flush()
-                return Staff(acc.id, acc.name, acc.display_name)
+                return self._staff(acc)
         except IntegrityError:
             raise AccountError(f"an account named {name!r} exists already") from None
+
+    def set_role(self, name: str, role: str) -> bool:
+        """Make an account an operator or a supervisor; False when there is no such account."""
+        if role not in ROLES:
+            raise AccountError(f"the role must be one of: {', '.join(ROLES)}")
+        with session_scope(self.db_url) as s:
+            acc = s.execute(select(models.StaffAccount).where(models.StaffAccount.name == name)).scalar_one_or_none()
+            if acc is None:
+                return False
+            acc.role = role
+            return True
 
     def set_active(self, name: str, active: bool) -> bool:
         with session_scope(self.db_url) as s:
@@ -106,45 +139,52 @@ class StaffAuth:
             return True
 
     # -- sign-in -------------------------------------------------------------------------
-    def _wait_minutes(self, s, name: str, remote: str) -> int:
-        since = self.now() - THROTTLE_WINDOW
+    def _throttled(self, name: str, client: str) -> int:
+        """Count this attempt against the account name and the client (atomically, in the
+        database: a burst of concurrent attempts cannot slip past the limit); minutes to
+        wait when either is over its limit, else 0. Successful sign-ins are forgiven."""
         waits = []
-        for column, value, limit in ((models.LoginAttempt.name, name, FAILURES_PER_NAME),
-                                     (models.LoginAttempt.remote, remote, FAILURES_PER_REMOTE)):
-            times = sorted(s.execute(select(models.LoginAttempt.at).where(
-                column == value, models.LoginAttempt.ok.is_(False), models.LoginAttempt.at > since)).scalars())
-            if len(times) >= limit:
-                waits.append(times[-limit] + THROTTLE_WINDOW - self.now())
-        if not waits:
-            return 0
-        return max(1, math.ceil(max(waits).total_seconds() / 60))
+        for key, limit in ((f"login:name:{name}", FAILURES_PER_NAME),
+                           (f"login:client:{client}", FAILURES_PER_CLIENT)):
+            forgiven = self.throttle.count(key + ":ok", THROTTLE_WINDOW)
+            verdict = self.throttle.hit(key, limit + forgiven, THROTTLE_WINDOW)
+            if not verdict.allowed:
+                waits.append(verdict.retry_after_minutes)
+        return max(waits, default=0)
 
-    def login(self, name: str, password: str, remote: str) -> LoginResult:
+    def login(self, name: str, password: str, client: str) -> LoginResult:
+        """Sign in; ``client`` identifies who asks (the web layer passes a keyed hash of
+        the client address, see bot.client)."""
         name = (name or "").strip()[:64]
-        remote = (remote or "?")[:64]
+        client = (client or "?")[:64]
         password = password if isinstance(password, str) else ""
+        wait = self._throttled(name, client)
+        if wait:
+            return LoginResult(False, throttled=True, retry_after_minutes=wait)
         with session_scope(self.db_url) as s:
-            wait = self._wait_minutes(s, name, remote)
-            if wait:
-                return LoginResult(False, throttled=True, retry_after_minutes=wait)
             acc = s.execute(select(models.StaffAccount).where(models.StaffAccount.name == name)).scalar_one_or_none()
+            hash_ = acc.password_hash if acc else None
+        ok = False
+        try:
+            # verify against a dummy hash for unknown names: the same work either way
+            ok = _hasher.verify(hash_ or _DUMMY_HASH, password[:MAX_PASSWORD])
+        except (VerificationError, InvalidHashError):
             ok = False
-            try:
-                # verify against a dummy hash for unknown names: the same work either way
-                ok = _hasher.verify(acc.password_hash if acc else _DUMMY_HASH, password[:MAX_PASSWORD])
-            except (VerificationError, InvalidHashError):
-                ok = False
-            ok = ok and acc is not None and acc.active
-            s.add(models.LoginAttempt(name=name, remote=remote, at=self.now(), ok=ok))
+        ok = ok and acc is not None and acc.active
+        with session_scope(self.db_url) as s:
+            s.add(models.LoginAttempt(name=name, remote=client, at=self.now(), ok=ok))
             if not ok:
                 return LoginResult(False)
-            if _hasher.check_needs_rehash(acc.password_hash):
-                acc.password_hash = _hasher.hash(password)
+            if _hasher.check_needs_rehash(hash_):
+                s.execute(update(models.StaffAccount).where(models.StaffAccount.id == acc.id)
+                          .values(password_hash=_hasher.hash(password)))
             token = secrets.token_urlsafe(32)
             now = self.now()
             s.add(models.StaffSession(token_hash=_token_hash(token), account_id=acc.id, created_at=now,
                                       expires_at=now + self.max_age, last_seen=now))
-            return LoginResult(True, token=token, staff=Staff(acc.id, acc.name, acc.display_name))
+        for key in (f"login:name:{name}:ok", f"login:client:{client}:ok"):
+            self.throttle.hit(key, 10**9, THROTTLE_WINDOW)
+        return LoginResult(True, token=token, staff=self._staff(acc))
 
     def session(self, token: Optional[str]) -> Optional[Staff]:
         """The signed-in staff member for a cookie token, or None (unknown, expired, idle, disabled)."""
@@ -162,10 +202,11 @@ class StaffAuth:
             if acc is None or not acc.active:
                 s.delete(row)
                 return None
+            staff = self._staff(acc)
             if now - row.last_seen > timedelta(seconds=60):  # do not write on every request
                 s.execute(update(models.StaffSession).where(models.StaffSession.token_hash == row.token_hash)
                           .values(last_seen=now).execution_options(synchronize_session=False))
-            return Staff(acc.id, acc.name, acc.display_name)
+            return staff
 
     def logout(self, token: Optional[str]) -> None:
         if not token:

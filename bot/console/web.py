@@ -13,13 +13,22 @@
     POST /api/console/handoffs/{id}/take | reply {"text"} | finish {"back_to_bot"}
 
 Everything else under /console/ and /api/console/ answers 401 without a valid
-session. POSTs must come from the same origin (Origin or Referer header), and the
-cookie is HttpOnly and SameSite=Strict.
+session. POSTs must come from the same origin (Origin or Referer header); the cookie
+is HttpOnly, SameSite=Strict, and Secure when ``MINZHENG_SECURE_COOKIES`` is on (the
+default with an https public address: behind a TLS-terminating proxy the request
+itself looks like plain HTTP). Console responses may not be framed (CSP
+``frame-ancestors 'none'``, ``X-Frame-Options: DENY``). Bad ids and parameters get a
+400 with a JSON error, a database that is briefly unavailable a 503.
+
+Revealing personal data in a handoff is for the operator serving it (``taken_by``)
+or a supervisor (``python -m bot staff role NAME supervisor``); others get a 403.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -29,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import render, stats
 from ..catalog.queries import CatalogUnavailable
+from ..client import client_address, client_key
 from ..guided.forms import describe_answers
 from ..handoff import HandoffDesk, HandoffError
 from ..review import ReviewDesk, ReviewError
@@ -41,6 +51,13 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC = {"/console/login"}
 AUTH_KEY = web.AppKey("staff_auth", StaffAuth)
+CONSOLE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+               "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+_ID = re.compile(r"^[0-9]{1,10}$")
+MAX_ID = 2**31 - 1
+_AGE = re.compile(r"^[0-9]{1,3}$")
+REVEAL_REFUSED = {"error": "only the operator serving this conversation or a supervisor may reveal personal data",
+                  "message": "只有正在接待该对话的工作人员或主管可以查看完整号码。"}
 
 
 def _page(template: str, status: int = 200, **context) -> web.Response:
@@ -62,8 +79,50 @@ def _same_origin(request: web.Request) -> bool:
     return urlsplit(origin).netloc == request.host
 
 
-def _remote(request: web.Request) -> str:
-    return request.remote or "?"
+def _client(request: web.Request) -> str:
+    """A keyed hash of the real client address (X-Forwarded-For only from trusted proxies)."""
+    settings = request.app["settings"]
+    address = client_address(request.remote, request.headers, settings.trusted_proxies)
+    return client_key(address, settings.client_secret)
+
+
+def _bad_request(error: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": error}), content_type="application/json",
+                              headers={"Cache-Control": "no-store"})
+
+
+def _positive_id(raw: str, what: str) -> int:
+    """A database id from a URL: 1 to 2**31-1 in ASCII digits, else a 400."""
+    if not isinstance(raw, str) or not _ID.match(raw) or not 1 <= int(raw) <= MAX_ID:
+        raise _bad_request(f"{what}: a whole number from 1 to {MAX_ID}")
+    return int(raw)
+
+
+def _is_console(path: str) -> bool:
+    return path == "/console" or path.startswith("/console/") or path.startswith("/api/console/")
+
+
+@web.middleware
+async def console_guard(request: web.Request, handler):
+    """No framing for console responses; a database hiccup is a 503, never a 500."""
+    if not _is_console(request.path):
+        return await handler(request)
+    try:
+        resp = await handler(request)
+    except web.HTTPException as exc:
+        _no_framing(exc)
+        raise
+    except CATALOG_ERRORS as exc:
+        logger.error("console %s: database unavailable (%s)", request.path, type(exc).__name__)
+        resp = web.json_response({"error": "database unavailable, try again in a moment"}, status=503,
+                                 headers={"Retry-After": "5"})
+    _no_framing(resp)
+    return resp
+
+
+def _no_framing(resp) -> None:
+    resp.headers["Content-Security-Policy"] = CONSOLE_CSP
+    resp.headers["X-Frame-Options"] = "DENY"
 
 
 async def current_staff(request: web.Request) -> Optional[Staff]:
@@ -101,15 +160,16 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     name = str(form.get("name", ""))[:64]
     password = str(form.get("password", ""))
-    result = await asyncio.to_thread(request.app[AUTH_KEY].login, name, password, _remote(request))
+    result = await asyncio.to_thread(request.app[AUTH_KEY].login, name, password, _client(request))
     if result.throttled:
         return _page("console_login.html.j2", status=429, name=name,
                      message=f"登录失败次数过多，请{result.retry_after_minutes}分钟后再试。")
     if not result.ok:
         return _page("console_login.html.j2", status=401, name=name, message="账号或密码不正确。")
     resp = web.HTTPSeeOther("/console/")
-    resp.set_cookie(COOKIE, result.token, httponly=True, samesite="Strict", path="/",
-                    secure=request.secure, max_age=int(request.app[AUTH_KEY].max_age.total_seconds()))
+    secure = request.app["settings"].secure_cookies or request.secure  # on in production (https public address)
+    resp.set_cookie(COOKIE, result.token, httponly=True, samesite="Strict", path="/", secure=secure,
+                    max_age=int(request.app[AUTH_KEY].max_age.total_seconds()))
     raise resp
 
 
@@ -144,6 +204,8 @@ async def assist(request: web.Request) -> web.Response:
     if parsed is None:
         return web.json_response({"error": "NLU unavailable", "candidates": []}, status=503)
     region_text = body.get("region") if isinstance(body.get("region"), str) else None
+    if region_text is not None and len(region_text) > 64:
+        return web.json_response({"error": "region: at most 64 characters"}, status=400)
     try:
         cands, region = await asyncio.to_thread(
             lambda: (assist_mod.candidates(parsed, catalog), assist_mod.region_of(catalog, region_text or text)))
@@ -160,7 +222,11 @@ async def guide(request: web.Request) -> web.Response:
     service = request.query.get("service", "")
     region_text = request.query.get("region") or None
     age_raw = request.query.get("age") or None
-    age = int(age_raw) if age_raw and age_raw.isdigit() and int(age_raw) <= 130 else None
+    if len(service) > 100 or (region_text and len(region_text) > 64):
+        return web.json_response({"error": "service or region too long"}, status=400)
+    if age_raw is not None and not (_AGE.match(age_raw) and int(age_raw) <= 130):
+        return web.json_response({"error": "age: a whole number from 0 to 130"}, status=400)
+    age = int(age_raw) if age_raw is not None else None
 
     def build():
         if catalog.service(service) is None:
@@ -212,10 +278,7 @@ def _desk(request: web.Request) -> HandoffDesk:
 
 
 def _handoff_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["hid"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return _positive_id(request.match_info["hid"], "handoff id")
 
 
 async def queue(request: web.Request) -> web.Response:
@@ -226,18 +289,25 @@ async def queue(request: web.Request) -> web.Response:
 
 async def handoff_detail(request: web.Request) -> web.Response:
     staff: Staff = request["staff"]
-    reveal = staff.id if request.query.get("reveal") == "1" else None
+    reveal = request.query.get("reveal", "0")
+    if reveal not in ("0", "1"):
+        return web.json_response({"error": "reveal: 0 or 1"}, status=400)
     catalog = request.app["catalog"]
     hid = _handoff_id(request)
 
     def load():
-        view = _desk(request).get(hid, reveal)
-        return _handoff_json(view, catalog) if view else None
+        view = _desk(request).get(hid)
+        if view is None:
+            return 404, {"error": "not found"}
+        if reveal == "1":
+            # personal data only for the operator serving the conversation, or a supervisor
+            if view.taken_by != staff.id and not staff.supervisor:
+                return 403, REVEAL_REFUSED
+            view = _desk(request).get(hid, staff.id)
+        return 200, _handoff_json(view, catalog)
 
-    data = await asyncio.to_thread(load)
-    if data is None:
-        return web.json_response({"error": "not found"}, status=404)
-    return web.json_response(data, headers={"Cache-Control": "no-store"})
+    status, data = await asyncio.to_thread(load)
+    return web.json_response(data, status=status, headers={"Cache-Control": "no-store"})
 
 
 async def handoff_take(request: web.Request) -> web.Response:
@@ -312,10 +382,8 @@ def _secs(x) -> str:
 async def overview_page(request: web.Request) -> web.Response:
     catalog = request.app["catalog"]
     db_url = request.app["settings"].db_url
-    try:
-        days = max(1, min(90, int(request.query.get("days", "14"))))
-    except ValueError:
-        days = 14
+    raw = request.query.get("days", "14")
+    days = max(1, min(90, int(raw))) if re.fullmatch(r"[0-9]{1,4}", raw) else 14
 
     def build():
         ov = stats.overview(db_url, days)
@@ -363,10 +431,7 @@ async def review_assign(request: web.Request) -> web.Response:
     body = await _json_body(request)
     label = body.get("label")
     catalog = request.app["catalog"]
-    try:
-        item_id = int(request.match_info["rid"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    item_id = _positive_id(request.match_info["rid"], "review item id")
 
     def assign():
         codes = [svc.code for svc in catalog.services()]
@@ -381,6 +446,7 @@ async def review_assign(request: web.Request) -> web.Response:
 
 def setup(app: web.Application, db_url: str) -> None:
     app[AUTH_KEY] = StaffAuth(db_url)
+    app.middlewares.append(console_guard)
     app.middlewares.append(require_staff)
     app.router.add_get("/console/login", login_form)
     app.router.add_post("/console/login", login)
