@@ -241,10 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     qr = sub.add_parser("qr", help="QR images (PNG, SVG) and A4 posters for the entry points")
     qr.add_argument("entry", nargs="?", help="one entry point id (default: all)")
-    qr.add_argument("--target", choices=["telegram", "web"],
-                    default="telegram" if settings.telegram_bot_username else "web",
+    qr.add_argument("--target", choices=["telegram", "web"], default=None,
                     help="what the QR code opens: the Telegram bot or the web chat "
-                         "(default: telegram when TELEGRAM_BOT_USERNAME is set, else web)")
+                         "(default: telegram when a bot username is given or TELEGRAM_BOT_USERNAME is set, else web)")
     qr.add_argument("--bot-username", default=None, help="Telegram bot username (env TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
     qr.add_argument("--out", default="var/qr", help="output directory")

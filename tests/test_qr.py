@@ -222,9 +222,9 @@ def test_cli_writes_all_web_posters(tmp_path, catalog_url, catalog):
 
 
 def test_cli_default_target_follows_the_bot_username(tmp_path, catalog_url):
-    res = run_cli(catalog_url, "hz-funeral", "--out", str(tmp_path / "web"))
+    res = run_cli(catalog_url, "hz-funeral", "--out", str(tmp_path / "web"), env={"MINZHENG_PUBLIC_URL": WEB})
     assert res.returncode == 0, res.stderr
-    assert decode_png(tmp_path / "web" / "hz-funeral.png") == [f"{qr.DEFAULT_WEB_URL}/?entry=hz-funeral"]
+    assert decode_png(tmp_path / "web" / "hz-funeral.png") == [f"{WEB}/?entry=hz-funeral"]
     res = run_cli(catalog_url, "hz-funeral", "--out", str(tmp_path / "tg"), env={"TELEGRAM_BOT_USERNAME": BOT})
     assert res.returncode == 0, res.stderr
     assert decode_png(tmp_path / "tg" / "hz-funeral.png") == [f"https://t.me/{BOT}?start=hz-funeral"]
@@ -246,7 +246,7 @@ def test_cli_errors_are_one_line_and_exit_1(tmp_path, catalog_url, args, message
 
 def test_cli_on_a_catalogue_never_loaded_says_so_and_creates_nothing(tmp_path):
     db = tmp_path / "never-loaded.db"
-    res = run_cli(f"sqlite:///{db}", "--out", str(tmp_path / "out"))
+    res = run_cli(f"sqlite:///{db}", "--out", str(tmp_path / "out"), env={"MINZHENG_PUBLIC_URL": WEB})
     assert res.returncode == 1
     assert res.stderr.startswith("error: cannot read the catalogue") and "make catalog" in res.stderr
     assert "Traceback" not in res.stderr
