@@ -26,7 +26,7 @@ help:
 	@echo "make run    - set up everything and start the assistant (web chat at http://127.0.0.1:8080/)"
 	@echo "make test   - run the whole test suite"
 	@echo "make telegram - like make run, and serve Telegram too (TELEGRAM_TOKEN=... make telegram)"
-	@echo "make qr     - QR codes and printable A4 posters for the entry points (var/qr/index.html)"
+	@echo "make qr     - QR codes and A4 posters for the entry points (needs MINZHENG_PUBLIC_URL or TELEGRAM_BOT_USERNAME)"
 	@echo "make eval   - NLU cross-validation of the candidate pipelines (writes reports/)"
 	@echo "make bench  - time 200 questions through python -m bot ask (writes reports/bench.md)"
 	@echo "make lint   - ruff"
@@ -68,7 +68,8 @@ run: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
 telegram: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
 	$(PY) -m bot serve --telegram
 
-# QR_ARGS e.g. "--target web --web-url https://chat.example.gov.cn" or "--bot-username my_bot"
+# Needs a public address: MINZHENG_PUBLIC_URL=https://... or TELEGRAM_BOT_USERNAME=... (or QR_ARGS="--draft").
+# QR_ARGS e.g. "--target web --web-url https://chat.example.gov.cn", "--bot-username my_bot" or "--draft"
 qr: $(VENV)/.installed $(CATALOG_DB)
 	$(PY) -m bot qr $(QR_ARGS)
 
