@@ -13,6 +13,8 @@ from typing import Iterable, List, Optional
 
 from . import render
 from .catalog.queries import Catalog, Guide
+from .faq import Answer
+from .normalize import compact
 
 DOMAIN_TITLES = {
     "marriage": "婚姻登记",
@@ -20,7 +22,12 @@ DOMAIN_TITLES = {
     "elder": "养老服务",
     "assistance": "社会救助",
 }
-SECTIONS = {"materials": "所需材料", "steps": "办理流程", "location": "办理地点"}
+SECTIONS = {"materials": "所需材料", "steps": "办理流程", "location": "办理地点", "legal": "政策依据"}
+# Button words that ask for a section of the guide under discussion. "政策依据" has no
+# intent of its own: the button sends the words, and every service-aware action
+# recognises them (section_request) whatever intent NLU gives them.
+SECTION_WORDS = {"政策依据": "legal", "法律依据": "legal", "政策": "legal", "依据": "legal",
+                 "完整指南": "full", "完整办事指南": "full", "全部内容": "full"}
 # Cities offered as buttons when we ask for the region (those with local data).
 SAMPLE_CITIES = ("杭州", "郴州", "营口", "秦皇岛")
 MENU_SERVICES = (
@@ -74,6 +81,16 @@ def service_for_intent(intent: Optional[str]) -> Optional[str]:
     return f"{domain}.{rest}"
 
 
+def section_request(text: Optional[str]) -> Optional[str]:
+    """'legal' or 'full' if the message is one of the section button words, else None."""
+    return SECTION_WORDS.get(compact(text).strip("。？?！!"))
+
+
+def full_guide_payload(service_code: str) -> str:
+    """The 完整指南 button: the service's own intent again (the guide in full)."""
+    return intent_payload(intent_for(service_code))
+
+
 def intent_payload(intent: str, **entities: str) -> str:
     if not entities:
         return f"/{intent}"
@@ -106,8 +123,31 @@ FOLLOW_UPS = (
 )
 
 
+def short_buttons(service_code: str) -> List[Button]:
+    """Under a short reply: the sections on demand, the full guide, the guided service."""
+    out = [Button("材料", "/ask_materials"), Button("流程", "/ask_steps"), Button("办理地点", "/ask_location"),
+           Button("政策依据", "政策依据"), Button("完整指南", full_guide_payload(service_code))]
+    if service_code in GUIDE_NEXT:
+        out.append(GUIDE_NEXT[service_code])
+    return out
+
+
+def city_buttons() -> List[Button]:
+    return [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
+
+
 def _both(template_fn, *args, **kwargs):
     return template_fn(*args, fmt="text", **kwargs), template_fn(*args, fmt="html", **kwargs)
+
+
+def _local_flags(a: Answer, g: Guide, booking: bool = False) -> dict:
+    """Which catalogue data the local part shows; ``any``: something local is said."""
+    flags = {k: k in a.local for k in ("amounts", "summary", "apply_online", "offices")}
+    flags["booking"] = booking or "offices" in a.local
+    flags["data"] = bool((flags["amounts"] and g.amounts) or (flags["summary"] and g.local_scope)
+                         or (flags["apply_online"] and g.apply_online))
+    flags["any"] = bool(a.regional or g.offices or flags["data"])
+    return flags
 
 
 class Assistant:
@@ -124,13 +164,57 @@ class Assistant:
             buttons.insert(3, GUIDE_NEXT[service_code])
         return Reply(text, html, buttons, service=service_code, kind="guide")
 
+    # -- answer first, then localise ----------------------------------------------------
+    def select_answer(self, service_code: str, text: str, region_code: Optional[str] = None) -> Optional[Answer]:
+        """The FAQ answer to the message for this place, or None when no entry fits."""
+        match = self.catalog.faq().select(text or "", service_code)
+        if match is None:
+            return None
+        chain = [r.code for r in self.catalog.region_index().chain(region_code)] if region_code else []
+        return match.faq.answer_for(chain)
+
+    def answer(self, service_code: str, text: str = "", region_code: Optional[str] = None,
+               age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
+        """The first reply to a service question: the FAQ answer if one fits (else the
+        service's short summary) with its legal basis, then the local part: the local
+        facts when the place is known, else the offer to give them (city buttons)."""
+        g = self.catalog.guide(service_code, region_code, age, office_code=office_code)
+        a = self.select_answer(service_code, text, region_code) or self._summary_answer(g)
+        local = _local_flags(a, g)
+        ask_city = region_code is None and (a.needs_region or g.service.needs_region)
+        # a local question answered with local facts: they replace the national "由各地规定"
+        lead = not (a.needs_region and region_code and local["data"])
+        text_out, html = _both(render.macro, "sections.j2", "short", g=g, a=a, local=local, ask_city=ask_city,
+                               lead=lead)
+        buttons = short_buttons(service_code) + (city_buttons() if ask_city else [])
+        return Reply(text_out, html, buttons, service=service_code, kind="guide")
+
+    def local_facts(self, service_code: str, region_code: str, question: str = "",
+                    age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
+        """After the city arrives: what is local about the pending question, briefly."""
+        g = self.catalog.guide(service_code, region_code, age, office_code=office_code)
+        a = self.select_answer(service_code, question, region_code)
+        regional = a if a is not None and a.regional else None
+        local = _local_flags(a or self._summary_answer(g), g, booking=True)
+        local["any"] = local["any"] or regional is not None
+        text_out, html = _both(render.macro, "sections.j2", "local_reply", g=g, a=regional, local=local)
+        return Reply(text_out, html, short_buttons(service_code), service=service_code, kind="guide")
+
+    @staticmethod
+    def _summary_answer(g: Guide) -> Answer:
+        # No FAQ entry fits: the service's short summary (regional where overridden).
+        return Answer("", g.summary, list(g.legal_basis), ("amounts", "offices"), g.service.needs_region)
+
     def section(self, service_code: str, section: str, region_code: Optional[str] = None,
                 age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
+        if section == "full":
+            return self.guide(service_code, region_code, age, office_code=office_code)
         if section not in SECTIONS:
             raise ValueError(section)
         g: Guide = self.catalog.guide(service_code, region_code, age, office_code=office_code)
         text, html = _both(render.render, "section.j2", g=g, section=section)
-        buttons = [b for b in FOLLOW_UPS if b.payload != f"/ask_{section}"]
+        asked = "政策依据" if section == "legal" else f"/ask_{section}"
+        buttons = [b for b in short_buttons(service_code) if b.payload != asked]
         return Reply(text, html, buttons, service=service_code, kind="section")
 
     def ask_region(self, service_code: str) -> Reply:

@@ -66,7 +66,12 @@ def render(template: str, fmt: str = "text", **context: Any) -> str:
     return _tidy(environment(fmt).get_template(template).render(**context))
 
 
+def macro(template: str, name: str, fmt: str = "text", **context: Any) -> str:
+    """Render the macro ``name`` of ``template``."""
+    module = environment(fmt).get_template(template).make_module()
+    return _tidy(getattr(module, name)(**context))
+
+
 def message(name: str, fmt: str = "text", **context: Any) -> str:
     """Render the macro ``name`` of ``messages.j2``."""
-    module = environment(fmt).get_template("messages.j2").make_module()
-    return _tidy(getattr(module, name)(**context))
+    return macro("messages.j2", name, fmt, **context)

@@ -36,6 +36,7 @@ class Content:
     regions: List[Tuple[Region, Optional[str]]] = field(default_factory=list)  # (region, parent)
     out_of_scope: list = field(default_factory=list)
     entry_points: List[EntryPoint] = field(default_factory=list)
+    faq: list = field(default_factory=list)  # bot.faq.FaqEntry, checked against services and regions
     digest: str = ""
 
 
@@ -85,6 +86,7 @@ def load_content(content_dir: Path) -> Content:
     for name in ("out_of_scope.yml", "entry_points.yml"):
         if (content_dir / name).exists():
             files.append(content_dir / name)
+    files += sorted(content_dir.glob("faq/*.yml"))
     if not files:
         raise ContentError([f"{content_dir}: no content files found"])
 
@@ -94,6 +96,7 @@ def load_content(content_dir: Path) -> Content:
     office_info: Dict[str, Tuple[str, List[str]]] = {}  # office code -> (region code, services)
     parents: Dict[str, Optional[str]] = {}
     entry_files: List[Tuple[str, EntryPointsFile]] = []
+    faq_files: list = []  # (shown, FaqFile)
     pending_refs: List[Tuple[str, str]] = []  # (service code, "file: field")
 
     for path in files:
@@ -143,6 +146,12 @@ def load_content(content_dir: Path) -> Content:
                         office_info[office.code] = (region.code, list(office.services))
                         for k, code in enumerate(office.services):
                             pending_refs.append((code, f"{shown}: {rpath}.offices.{j}.services.{k}"))
+        elif path.parent.name == "faq":
+            from ..faq import FaqFile
+
+            parsed = _validate(FaqFile, data, shown, problems)
+            if parsed is not None:
+                faq_files.append((shown, parsed))
         elif path.name == "entry_points.yml":
             parsed = _validate(EntryPointsFile, data, shown, problems)
             if parsed is not None:
@@ -159,6 +168,12 @@ def load_content(content_dir: Path) -> Content:
         content.entry_points = _check_entry_points(
             shown, parsed.entry_points, service_where, parents, office_info, problems
         )
+    if faq_files:
+        from ..faq import check_entries
+
+        faq_seen: Dict[str, str] = {}
+        for shown, parsed in faq_files:
+            content.faq += check_entries(shown, parsed, list(service_where), list(region_where), faq_seen, problems)
     if not content.services:
         problems.append(f"{content_dir / 'services'}: no services defined")
     if problems:
@@ -316,6 +331,10 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
         for pos, ep in enumerate(content.entry_points):
             s.add(models.EntryPoint(id=ep.id, service_code=ep.service, region_code=ep.region,
                                     office_code=ep.office, label=ep.label, position=pos))
+        if content.faq:
+            from ..faq import to_json
+
+            s.add(models.CatalogMeta(key="faq", value=json.dumps(to_json(content.faq), ensure_ascii=False)))
         s.add(models.CatalogMeta(key="content_digest", value=content.digest))
     return {
         "services": len(content.services),
@@ -324,4 +343,5 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
         "offices": n_offices,
         "out_of_scope": len(content.out_of_scope),
         "entry_points": len(content.entry_points),
+        "faq": len(content.faq),
     }

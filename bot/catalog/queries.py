@@ -6,12 +6,14 @@ picked up without restarting the process.
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import func, select
 
+from ..faq import FaqIndex, index_from_json
 from ..normalize import normalize
 from ..regions import RegionIndex, RegionRef
 from . import models
@@ -131,6 +133,8 @@ class Catalog:
         self._index: Optional[RegionIndex] = None
         self._digest: Optional[str] = None
         self._services: Dict[str, ServiceInfo] = {}
+        self._faq: Optional[FaqIndex] = None
+        self._faq_digest: Optional[str] = None
 
     # -- cached reference data -------------------------------------------------
     def _refresh(self) -> None:
@@ -171,6 +175,22 @@ class Catalog:
     def service(self, code: str) -> Optional[ServiceInfo]:
         self._refresh()
         return self._services.get(code)
+
+    def faq(self) -> FaqIndex:
+        """The FAQ entries stored with the catalogue (bot/content/faq), indexed for selection."""
+        self._refresh()
+        digest = self._digest
+        if self._faq is not None and self._faq_digest == digest:
+            return self._faq
+        with session_scope(self.db_url) as s:
+            raw = s.execute(
+                select(models.CatalogMeta.value).where(models.CatalogMeta.key == "faq")
+            ).scalar_one_or_none()
+        terms = {code: (info.name, *info.keywords) for code, info in self._services.items()}
+        index = index_from_json(json.loads(raw) if raw else [], terms)
+        with self._lock:
+            self._faq, self._faq_digest = index, digest
+        return index
 
     def find_region(self, text: str) -> Optional[RegionRef]:
         return self.region_index().find(text)
