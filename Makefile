@@ -20,7 +20,7 @@ TRAIN_INPUTS := config.yml domain.yml bot/normalize.py \
 	$(shell find data nlu_ext -type f ! -path '*__pycache__*' 2>/dev/null)
 CONTENT := $(shell find bot/content bot/migrations -type f -name '*.yml' -o -type f -name '*.py' 2>/dev/null | grep -v __pycache__)
 
-.PHONY: help run telegram qr test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench lint clean
+.PHONY: help run telegram qr test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench reliability lint clean
 
 help:
 	@echo "make run    - set up everything and start the assistant (web chat at http://127.0.0.1:8080/)"
@@ -29,6 +29,7 @@ help:
 	@echo "make qr     - QR codes and A4 posters for the entry points (needs MINZHENG_PUBLIC_URL or TELEGRAM_BOT_USERNAME)"
 	@echo "make eval   - NLU cross-validation of the candidate pipelines (writes reports/)"
 	@echo "make bench  - time 200 questions through python -m bot ask (writes reports/bench.md)"
+	@echo "make reliability - fuzz, fault and load battery on loopback (writes reports/reliability.md, ~15 min)"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated files (venv, models, databases)"
 
@@ -93,6 +94,10 @@ eval: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 
 bench: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
 	$(PY) scripts/bench_ask.py
+
+# RELIABILITY_ARGS e.g. "--quick" (a few hundred inputs, no servers) or "--inputs 20000 --seconds 300"
+reliability: $(VENV)/.installed-dev $(CATALOG_DB) $(MODEL)
+	$(PY) scripts/reliability.py $(RELIABILITY_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check bot actions nlu_ext tests scripts
