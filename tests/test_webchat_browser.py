@@ -21,7 +21,6 @@ from bot.web.server import create_app
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = PROJECT_ROOT / "reports" / "screenshots" / "webchat.png"
-SENDER_RE = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 BOT = ".msg.bot:not(.typing)"
 
 
@@ -96,8 +95,18 @@ class Background:
             self.loop.close()
 
 
-def _settings() -> Settings:
-    return Settings(db_url="sqlite://", rasa_url="", web_host="127.0.0.1", web_port=0, hotline="12345")
+@pytest.fixture
+def web_db(tmp_path) -> str:
+    """A migrated database of its own (rate limits, the desk, sent guides)."""
+    from bot.catalog.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade(url)
+    return url
+
+
+def _settings(db_url: str) -> Settings:
+    return Settings(db_url=db_url, rasa_url="", web_host="127.0.0.1", web_port=0, hotline="12345")
 
 
 @pytest.fixture
@@ -110,9 +119,9 @@ def servers():
 
 
 @pytest.fixture
-def down_web(servers) -> str:
+def down_web(servers, web_db) -> str:
     """The web chat in front of a Rasa URL where nothing listens."""
-    return servers.serve(create_app(rasa_url=f"http://127.0.0.1:{free_port()}", settings=_settings())) + "/"
+    return servers.serve(create_app(rasa_url=f"http://127.0.0.1:{free_port()}", settings=_settings(web_db))) + "/"
 
 
 FAKE_REPLY = [
@@ -123,7 +132,7 @@ FAKE_REPLY = [
 
 
 @pytest.fixture
-def fake_web(servers):
+def fake_web(servers, web_db):
     """The web chat in front of a fake Rasa REST channel; returns (page URL, what Rasa received)."""
     received: List[Dict] = []
 
@@ -134,7 +143,7 @@ def fake_web(servers):
     rasa = web.Application()
     rasa.router.add_post("/webhooks/rest/webhook", webhook)
     rasa_url = servers.serve(rasa)
-    return servers.serve(create_app(rasa_url=rasa_url, settings=_settings())) + "/", received
+    return servers.serve(create_app(rasa_url=rasa_url, settings=_settings(web_db))) + "/", received
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -263,8 +272,7 @@ def test_rasa_down_shows_apology_and_retry(down_web, browser_page):
     before = bot_count(page)
     retry.click()
     wait_for_answer(page, before)
-    assert len(bodies) == 2 and bodies[1] == bodies[0] == {"sender": bodies[0]["sender"], "text": question}
-    assert SENDER_RE.match(bodies[0]["sender"])
+    assert len(bodies) == 2 and bodies[1] == bodies[0] == {"text": question}  # no sender: the cookie is it
     expect(page.locator(".msg.user .bubble")).to_have_text([question])
     expect(page.locator(f'{BOT}[data-kind="unavailable"]')).to_have_count(2)
 
@@ -330,7 +338,7 @@ def test_empty_and_long_input(fake_web, browser_page):
     guide.get_by_role("button", name="所需材料").click()
     expect(user_bubbles.last).to_have_text("所需材料")
     wait_for_answer(page, before)
-    assert bodies[-1] == {"sender": bodies[0]["sender"], "payload": "/ask_materials"}
+    assert bodies[-1] == {"payload": "/ask_materials"}
     assert received[-1]["message"] == "/ask_materials"
 
     # 1,500 characters are capped at 1,000, in the box and in what is sent
@@ -349,18 +357,83 @@ def test_empty_and_long_input(fake_web, browser_page):
     assert bodies[-1]["text"] == long_text[:1000]
     assert received[-1]["message"] == long_text[:1000]
 
-    # a reload keeps the conversation and the sender id
+    # the conversation is a server cookie the script cannot read; nothing in localStorage
+    [cookie] = [c for c in page.context.cookies() if c["name"] == "minzheng_chat"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/api/"
+    assert "minzheng_chat" not in page.evaluate("document.cookie")
+    assert page.evaluate("localStorage.length") == 0
+    senders = {r["sender"] for r in received}
+    assert len(senders) == 1 and next(iter(senders)).startswith("web-")
+
+    # a reload keeps the conversation
     count = page.locator(".msg").count()
-    sender = page.evaluate("localStorage.getItem('minzheng.sender')")
-    assert sender == bodies[0]["sender"]
     page.reload()
     expect(page.locator(".msg")).to_have_count(count)
     expect(user_bubbles.first).to_have_text("结婚登记\n要带什么")
     expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_have_count(1)
-    assert page.evaluate("localStorage.getItem('minzheng.sender')") == sender
+    before = bot_count(page)
+    ask(page, "还有呢")()
+    wait_for_answer(page, before)
+    assert {r["sender"] for r in received} == senders
     assert page.locator("#transcript script").count() == 0
     expect(page.locator(f'{BOT}[data-kind="guide"] .bubble b').first).to_have_text("结婚登记")
 
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+def test_a_kiosk_starts_afresh_after_inactivity(fake_web, browser_page):
+    """30 minutes after the last message the next citizen sees only the welcome, and the
+    server starts a new conversation (the cookie has expired in the browser)."""
+    from playwright.sync_api import expect
+
+    url, received = fake_web
+    page = browser_page
+    page.clock.install()  # time flows as usual until fast_forward
+    open_chat(page, url)
+    before = bot_count(page)
+    ask(page, "结婚登记，我的电话13812345678")()
+    wait_for_answer(page, before)
+    first = received[-1]["sender"]
+
+    page.reload()  # within the idle time the conversation stays
+    expect(page.locator(".msg.user")).to_have_count(1)
+
+    # half an hour later (the cookie's Max-Age is over: the browser dropped it)
+    page.evaluate("sessionStorage.setItem('minzheng.last', String(Date.now() - 31 * 60 * 1000))")
+    page.context.clear_cookies()
+    page.reload()
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_have_count(1)
+    expect(page.locator(".msg.user")).to_have_count(0)
+    assert "13812345678" not in page.locator("body").inner_text()
+    before = bot_count(page)
+    ask(page, "低保")()
+    wait_for_answer(page, before)
+    assert received[-1]["sender"] != first
+
+    # the same without a reload: the page left open on the kiosk clears itself
+    expect(page.locator(".msg.user")).to_have_count(1)
+    page.clock.fast_forward("31:00")
+    expect(page.locator(".msg.user")).to_have_count(0)
+    expect(page.locator(f'{BOT}[data-kind="welcome"]')).to_have_count(1)
+    assert page.problems == []
+
+
+def test_rate_limit_is_a_polite_message(fake_web, browser_page, monkeypatch):
+    from playwright.sync_api import expect
+
+    from bot.web import guard
+
+    monkeypatch.setitem(guard.LIMITS, "chat", (100, 2))
+    url, received = fake_web
+    page = browser_page
+    open_chat(page, url)
+    for text in ("一", "二", "三", "四"):
+        before = bot_count(page)
+        ask(page, text)()
+        wait_for_answer(page, before)
+    expect(page.locator(f'{BOT}[data-kind="rate_limited"]').last).to_contain_text("请稍后再试")
+    assert len(received) == 3  # the first message has no conversation yet: only the client limit
     assert_no_error_dump(page)
     assert page.problems == []
 

@@ -1,9 +1,14 @@
 /* 民政助手 web chat.
  *
  * Talks to POST /api/chat (see bot/web/server.py):
- *   {"sender", "text"} for typed text, {"sender", "payload"} for button clicks,
- *   {"sender", "entry"} once when the page is opened from a QR code (/?entry=<id>)
+ *   {"text"} for typed text, {"payload"} for button clicks,
+ *   {"entry"} once when the page is opened from a QR code (/?entry=<id>)
  *   -> {"ok", "retry"?, "messages": [{"text", "html", "buttons": [{"title", "payload"}], "kind", "service"}]}
+ *
+ * The conversation is an HttpOnly cookie set by the server: this script never sees
+ * or stores it. After IDLE_MS without a message the page starts afresh (the server
+ * starts a new conversation too), so a shared kiosk does not show the previous
+ * citizen's conversation.
  *
  * No inline code, no external resources (the page runs under a strict CSP).
  * Bot HTML is rebuilt node by node from an inert document and only <b>, <i>
@@ -15,12 +20,12 @@
   var API = "/api/chat";
   var MAX_LEN = 1000;
   var REQUEST_TIMEOUT_MS = 45000;
-  var SENDER_KEY = "minzheng.sender";
+  var OLD_SENDER_KEY = "minzheng.sender"; // kept by earlier versions of this page: removed
   var TRANSCRIPT_KEY = "minzheng.transcript";
+  var LAST_KEY = "minzheng.last"; // time of the citizen's last message (ms)
+  var IDLE_MS = 30 * 60 * 1000; // as bot/web/conversation.py IDLE
   var MAX_SAVED = 200;
-  var SENDER_RE = /^[A-Za-z0-9_-]{16,32}$/;
   var ENTRY_RE = /^[A-Za-z0-9_-]{1,64}$/;
-  var ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
   var WELCOME = {
     text: "您好！我是民政助手，可以告诉您婚姻登记、殡葬服务、养老补贴、社会救助等事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或点击下面的按钮：",
@@ -60,23 +65,26 @@
     }
   }
 
-  function randomId(length) {
-    var bytes = new Uint8Array(length);
-    window.crypto.getRandomValues(bytes);
-    var out = "";
-    for (var i = 0; i < bytes.length; i++) {
-      out += ID_ALPHABET.charAt(bytes[i] & 63); // 64 symbols: no modulo bias
+  function storageRemove(area, key) {
+    try {
+      window[area].removeItem(key);
+    } catch (e) {
+      delete memoryStore[area + key];
     }
-    return out;
   }
 
-  function senderId() {
-    var id = storageGet("localStorage", SENDER_KEY);
-    if (!id || !SENDER_RE.test(id)) {
-      id = randomId(24);
-      storageSet("localStorage", SENDER_KEY, id);
-    }
-    return id;
+  function lastActivity() {
+    var n = parseInt(storageGet("sessionStorage", LAST_KEY) || "", 10);
+    return isNaN(n) ? null : n;
+  }
+
+  function noteActivity() {
+    storageSet("sessionStorage", LAST_KEY, String(Date.now()));
+  }
+
+  function idleTooLong() {
+    var last = lastActivity();
+    return last !== null && Date.now() - last > IDLE_MS;
   }
 
   function loadEntries() {
@@ -259,8 +267,7 @@
         bar.textContent = "感谢您的反馈。";
         fetch(API.replace("/chat", "/feedback"), {
           method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ sender: senderId(), service: entry.msg.service, helpful: opt[1],
-                                 question: typeof entry.question === "string" ? entry.question : null })
+          body: JSON.stringify({ service: entry.msg.service, helpful: opt[1] })
         }).catch(function () { /* a lost rating is not worth bothering the citizen */ });
       }));
     });
@@ -326,8 +333,11 @@
       cache: "no-store",
       signal: controller ? controller.signal : undefined
     }).then(function (resp) {
-      if (!resp.ok) throw new Error("HTTP " + resp.status);
-      return resp.json();
+      // 429 (too fast) and 503 come with a message for the citizen; other errors do not
+      return resp.json().catch(function () { return null; }).then(function (data) {
+        if (resp.ok || (data && Array.isArray(data.messages))) return data;
+        throw new Error("HTTP " + resp.status);
+      });
     }).finally(function () {
       if (timer) clearTimeout(timer);
     });
@@ -336,9 +346,11 @@
   // request: {text} or {payload}; userTitle: shown as the user's bubble (null for a retry)
   function sendRequest(request, userTitle) {
     if (pending) return;
+    if (idleTooLong() && !pollTimer) resetConversation(); // the server starts a new one as well
     if (userTitle) addEntry({ role: "user", text: userTitle });
     setPending(true);
-    var body = { sender: senderId() };
+    noteActivity();
+    var body = {};
     if (typeof request.payload === "string") body.payload = request.payload;
     else if (typeof request.entry === "string") body.entry = request.entry;
     else body.text = request.text;
@@ -354,7 +366,6 @@
       var first = null;
       messages.forEach(function (m, i) {
         var entry = { role: "bot", msg: m };
-        if (typeof request.text === "string") entry.question = request.text.slice(0, MAX_LEN);
         if (offerRetry && i === messages.length - 1) {
           entry.retry = true;
           entry.retryRequest = request;
@@ -382,13 +393,14 @@
   var POLL_MS = 3000;
 
   function pollOnce() {
-    return fetch(API + "/updates?sender=" + encodeURIComponent(senderId()), {
+    return fetch(API + "/updates", { // the conversation is the cookie: nothing in the URL
       credentials: "same-origin", headers: { "Accept": "application/json" }
     }).then(function (resp) { return resp.json(); }).then(function (data) {
       if (!data || !Array.isArray(data.messages)) return;
       data.messages.forEach(function (m) {
         if (m && typeof m === "object") addEntry({ role: "bot", msg: m });
       });
+      if (data.messages.length) noteActivity(); // an operator is talking: the conversation is alive
       if (data.handoff === true) startPolling(); else stopPolling();
     }).catch(function () { /* try again at the next tick */ });
   }
@@ -399,6 +411,22 @@
 
   function stopPolling() {
     if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  /* ---------- a new conversation after inactivity ---------- */
+
+  function resetConversation() {
+    stopPolling();
+    entries = [{ role: "bot", msg: WELCOME }];
+    saveEntries();
+    storageRemove("sessionStorage", LAST_KEY);
+    while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
+    entries.forEach(render);
+    scrollToEnd();
+  }
+
+  function checkIdle() {
+    if (!pending && !pollTimer && entries.length > 1 && idleTooLong()) resetConversation();
   }
 
   function submitTyped() {
@@ -452,8 +480,12 @@
     sendButton = document.getElementById("send");
     counter = document.getElementById("counter");
 
-    senderId();
+    storageRemove("localStorage", OLD_SENDER_KEY);
     entries = loadEntries();
+    if (idleTooLong()) {
+      entries = [];
+      storageRemove("sessionStorage", LAST_KEY);
+    }
     if (!entries.length) {
       entries.push({ role: "bot", msg: WELCOME });
       saveEntries();
@@ -469,6 +501,7 @@
     input.addEventListener("input", onInput);
     updateCounter();
     document.documentElement.classList.add("ready");
+    setInterval(checkIdle, 60 * 1000);
     openEntryPoint();
     // reloaded during a live handoff: keep listening for the operator
     var last = entries[entries.length - 1];
