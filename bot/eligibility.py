@@ -781,7 +781,8 @@ def render_text(result: EligibilityResult) -> str:
                 head += "，不用申请，自动发放"
             lines.append(f"{head}。{b.reason}")
 
-    questions = result.questions
+    # a heading only with lines under it
+    questions = [q for q in result.questions if q and q.strip()]
     if questions or result.needs_assessment:
         lines.append("")
         lines.append("还需要了解：")
@@ -789,7 +790,7 @@ def render_text(result: EligibilityResult) -> str:
         if result.needs_assessment:
             lines.append(f"· {ASSESSMENT_ADVICE}")
 
-    to_apply = [b for b in result.benefits if b.granted]
+    to_apply = [b for b in result.benefits if b.granted and (b.how_to_apply or "").strip()]
     if to_apply:
         lines.append("")
         lines.append("怎么办理：")

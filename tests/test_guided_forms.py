@@ -255,10 +255,9 @@ def book(guided, kind_text="帮我预约结婚登记", births=("1998年3月2日"
     t = Talk(guided, "booking_form")
     t.say(kind_text, "book_appointment")
     assert t.asked == "region"
-    t.say("西湖区")
-    assert t.asked == "book_office"
-    t.say("杭州市西湖区婚姻登记处")
+    t.say("西湖区")  # the district selects the office that serves it
     assert t.state["book_office"] == "zhejiang-hangzhou-xihu-marriage"
+    assert "杭州市西湖区婚姻登记处" in t.replies[-1]
     if t.state["book_kind"] == "marriage":
         t.say(births[0])
         t.say(births[1])

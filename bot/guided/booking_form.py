@@ -82,8 +82,52 @@ class BookingForm(GuidedForm):
     name = "booking_form"
     intent = "book_appointment"
     title = "婚姻登记预约"
+    resume_words = "继续预约"
+    related = ("marriage_register", "marriage_divorce", "marriage_reissue")
     slots = ("book_kind", "book_office", "book_groom_birth", "book_bride_birth", "book_day", "book_time",
              "book_name", "book_phone", "book_confirm")
+
+    _EXAMPLES = {
+        "book_kind": "“结婚登记”“离婚登记”",
+        REGION: "“杭州”“上城区”“郴州市北湖区”",
+        "book_office": "登记处前面的序号“1”，登记处名字的一部分，或您所在的区县，例如“西湖区”",
+        "book_groom_birth": "“1998年3月2日”“1998-03-02”“26周岁”",
+        "book_bride_birth": "“2000年5月1日”“2000-05-01”“24周岁”",
+        "book_day": "“下周三”“11月30日”，或点下面的日期",
+        "book_time": "“上午”“下午两点”“9点”，或点下面的时段",
+        "book_name": "“张三”",
+        "book_phone": "“13812345678”",
+        "book_confirm": "“确认”，或“改时间”",
+    }
+    _DONT_KNOW_WORDS = {
+        "book_groom_birth": "出生日期在男方的身份证上；只说周岁也可以，例如“26周岁”。",
+        "book_bride_birth": "出生日期在女方的身份证上；只说周岁也可以，例如“24周岁”。",
+        "book_day": "没关系，下面是最近可以预约的日期，选一个方便的就行。",
+        "book_time": "没关系，选一个方便的时段就行；上午人一般少一些。",
+        "book_phone": "留一个能接到短信的手机号码就行，查询、改约时要用到它的后四位。",
+    }
+
+    def examples(self, slot, state):
+        return self._EXAMPLES.get(slot, "")
+
+    def dont_know(self, slot, state):
+        if slot == "book_office":  # any office of the city registers (全国通办): the city-wide one
+            options = self.offices(state.get(REGION), state.get("book_kind"))
+            serving = self.serving(state.get(REGION), state.get("book_kind")) or (options[0] if options else None)
+            if serving:
+                return (f"没关系，婚姻登记全国通办，在本市哪个登记处都可以办。先为您选{serving[1]}。",
+                        {"book_office": serving[0]})
+        if slot in self._DONT_KNOW_WORDS:
+            return self._DONT_KNOW_WORDS[slot], {}
+        return super().dont_know(slot, state)
+
+    def acknowledge(self, text, state):
+        t = compact(text)
+        if re.search(r"(二婚|再婚|离过婚|复婚|第二次结婚)", t):
+            return "好的，记下了。再婚、复婚都按结婚登记办理，预约方式一样。"
+        if re.search(r"(外地|户口不在|外省|异地)", t):
+            return "好的。2025年5月10日起婚姻登记全国通办，户口不在本地也可以办。"
+        return None
     personal = ("book_groom_birth", "book_bride_birth", "book_name", "book_phone")
 
     # -- helpers --
@@ -107,6 +151,30 @@ class BookingForm(GuidedForm):
                 own = info.region_code == region_code
                 out.append((0 if own else 1, code, info.name))
         return [(c, n) for _, c, n in sorted(out)]
+
+    def serving(self, region_code: Optional[str], kind: Optional[str]) -> Optional[Tuple[str, str]]:
+        """The office that serves a region: its own (a district's registry), else the
+        city-wide one, else the only office of the city; None when the citizen has to
+        choose (a city with several offices named as a whole) or none can be booked.
+        Registration is possible at any office of the city (全国通办): this is the one
+        nearest by the region data (an office serves the region it belongs to and,
+        at city level, every district without its own)."""
+        options = self.offices(region_code, kind)
+        if not options:
+            return None
+        if len(options) == 1:
+            return options[0]
+        cat = self.ctx.assistant.catalog
+        index = cat.region_index()
+        ref = index.by_code.get(region_code or "")
+        if ref is None or ref.level != "district":
+            return None  # the whole city named: the citizen chooses
+        city = index.city_of(region_code)
+        by_region = {}
+        for code, name in options:
+            info = cat.office(code)
+            by_region.setdefault(info.region_code if info else None, (code, name))
+        return by_region.get(region_code) or (by_region.get(city.code) if city else None)
 
     def days(self, state) -> List[DayView]:
         return self.ctx.booking().availability(state["book_office"], state["book_kind"], days=6)
@@ -138,14 +206,24 @@ class BookingForm(GuidedForm):
                 out.update({"book_office": None, "book_day": None, "book_time": None})
             out["book_kind"] = kind
         region = self.ctx.assistant.catalog.find_region(text)
-        if region is not None and requested in (None, REGION, "book_office"):
-            out[REGION] = region.code
         kind_now = out.get("book_kind") or state.get("book_kind")
-        if requested == "book_office" or requested is None:
-            options = self.offices(out.get(REGION) or state.get(REGION), kind_now)
+        if requested in (None, REGION, "book_office") or (region is not None and not state.get("book_day")):
+            options = self.offices(state.get(REGION), kind_now) if requested == "book_office" else []
             pick = parse.choose(text, [n for _, n in options]) if options else None
-            if pick is not None:
+            if pick is not None:  # "2", "西湖区那个", the office's name
                 out["book_office"] = options[pick][0]
+            elif region is not None:
+                out[REGION] = region.code
+                if region.code != state.get(REGION):
+                    out["book_office"] = None
+                serving = self.serving(region.code, kind_now)
+                if serving is not None:  # a district, a street or a place: the office that serves it
+                    code, name = serving
+                    out["book_office"] = code
+                    place = region.name
+                    if requested in ("book_office", REGION) or requested is None:
+                        out["_note"] = (f"{place}的婚姻登记可以在{name}办理，已为您选好。"
+                                        if place not in name else f"好的，为您选{name}。")
         if requested in ("book_groom_birth", "book_bride_birth"):
             value = self._birth(text)
             if value:

@@ -21,8 +21,48 @@ class EligibilityForm(GuidedForm):
     name = "eligibility_form"
     intent = "check_eligibility"
     title = "养老补贴测算"
+    resume_words = "继续测算"
     slots = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "elig_care_assessed")
     optional = (REGION, "elig_hukou", "elig_economic", "elig_care")
+    related = ("elder_age_allowance", "elder_service_subsidy", "elder_care_subsidy", "elder_assessment",
+               "elder_home_adaptation", "elder_institution")
+
+    _DONT_KNOW = {
+        "elig_age": ("没关系，老人身份证上有出生年月，看一下就能算出来；说个大概的岁数也可以，例如“八十多岁”。", {}),
+        REGION: ("没关系，先按全国的一般规定测算；知道城市后可以再算一次。", {}),
+        "elig_hukou": ("没关系，先按老人是当地户籍测算（多数老人是），结果里会提醒您确认。", {"elig_hukou": True}),
+        "elig_economic": ("没关系，先按不是低保、特困或低收入家庭测算，结果里会说明。", {"elig_economic": "none"}),
+        "elig_care": ("没关系，老人的身体情况先不算，结果里会说明失能补贴要怎么确认。", {}),
+    }
+    # the caveat the result carries for each answer the citizen did not know
+    _CAVEATS = {
+        REGION: "老人所在城市没有告诉我，以上按全国的一般规定测算，当地标准可能不同。",
+        "elig_hukou": "以上按老人是当地户籍测算；户口不在当地的话，高龄津贴等可能领不了，请向户籍所在社区确认。",
+        "elig_economic": ("以上按不是低保、特困或低收入家庭测算；如果是，还可能领经济困难老年人养老服务补贴，"
+                          "可以向社区或街道确认。"),
+        "elig_care": "老人的身体情况没有测算：失能护理补贴要看老年人能力评估的结果，可以向社区或街道申请评估。",
+    }
+    _EXAMPLES = {
+        "elig_age": "“85岁”“八十五”“1940年出生”",
+        REGION: "“杭州”“西湖区”“郴州市”",
+        "elig_hukou": "“是”“不是，户口在河南”",
+        "elig_economic": "“低保户”“特困”“都不是”",
+        "elig_care": "“能自理”“走路要人扶”“长期卧床”“评估过，中度失能”",
+    }
+
+    def dont_know(self, slot, state):
+        return self._DONT_KNOW.get(slot) or super().dont_know(slot, state)
+
+    def examples(self, slot, state):
+        return self._EXAMPLES.get(slot, "")
+
+    def acknowledge(self, text, state):
+        t = compact(text)
+        if re.search(r"(一个人住|独居|自己住|单独住|没人照顾|子女不在身边|儿女不在身边)", t):
+            return "好的，记下了：老人独自居住。独居老人可以问问社区有没有探访关爱服务。"
+        if re.search(r"(腿脚不好|走路不方便|行动不便|身体不好|有病|住院)", t):
+            return "好的，记下了老人的身体情况。"
+        return None
 
     def prefill(self, state):
         out = {}
@@ -114,6 +154,10 @@ class EligibilityForm(GuidedForm):
             return Outcome(text_reply("没有老人的年龄，暂时无法测算。需要时说“测算养老补贴”重新开始。"))
         result = self.result(state)
         text = elig.render_text(result)
+        caveats = [self._CAVEATS[s] for s in dict.fromkeys(self.skipped(state))
+                   if s in self._CAVEATS and state.get(s) == self._DONT_KNOW[s][1].get(s)]  # not answered since
+        if caveats:
+            text += "\n\n请注意：\n" + "\n".join("· " + c for c in caveats)
         buttons = [Button(b.name, f"/{b.code.replace('.', '_', 1)}") for b in result.granted
                    if self.ctx.assistant.catalog.service(b.code)][:3]
         buttons += [Button("重新测算", "/check_eligibility"), Button("转人工", "/human_handoff")]

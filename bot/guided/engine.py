@@ -23,8 +23,8 @@ from markupsafe import escape
 
 from .. import eligibility as elig
 from ..assistant import Button, Reply, SAMPLE_CITIES
-from ..normalize import compact
-from . import parse
+from ..normalize import compact, has_meaningful_text
+from . import parse, questions
 
 if TYPE_CHECKING:
     from .context import Guided
@@ -53,6 +53,13 @@ GUIDED_INTENTS = {
 }
 SWITCH_INTENTS = SERVICE_INTENTS | set(GUIDED_INTENTS) | {"ask_capabilities", "other_question"}
 SKIP_WORDS = re.compile(r"^(跳过|略过|不知道|不清楚|不确定|不记得|记不清|说不好|不好说|下一个|先跳过|不方便说)")
+# "不太清楚" / "我也不知道啊" / "不確定" (Traditional is folded by normalize): not knowing is an answer
+DONT_KNOW = re.compile(r"(不知道|不清楚|不确定|不记得|记不清|记不得|说不好|不好说|不晓得|不了解|搞不清|弄不清|没数|"
+                       r"忘了|忘记了|不懂|不大清楚|不太清楚|不太确定|不太知道|不清|跳过|略过|下一个|不方便说|不想说)")
+STOP_WORDS = re.compile(r"^(算了|不办了|不弄了|不测了|不算了|不约了|不查了|不预约了|退出|不想办了|不用了|先不办了|"
+                        r"不需要了|停|结束|取消吧)")
+HANDOFF_WORDS = re.compile(r"(转人工|人工客服|找人工|人工服务|真人|找工作人员|人工)")
+GUIDED_SWITCH_CONFIDENCE = 0.9  # a statement asking for another guided task outright ("帮我查办件进度")
 STOP_CONFIDENCE = 0.7  # a "stop" that also reads as an answer needs this much
 SWITCH_CONFIDENCE = 0.7
 
@@ -93,10 +100,15 @@ def text_reply(text: str, buttons: Sequence[Button] = (), kind: str = "form", se
 
 def exit_reason(message: Message, understood: bool, own_intent: str) -> Optional[str]:
     intent, conf = message.intent, message.confidence or 0.0
+    t = compact(message.text)
     if intent == "stop" and (not understood or conf >= STOP_CONFIDENCE):
         return "stop"
     if intent == "human_handoff" and (not understood or conf >= STOP_CONFIDENCE):
         return "handoff"
+    if not understood and len(t) <= 12 and HANDOFF_WORDS.search(t):
+        return "handoff"
+    if not understood and STOP_WORDS.match(t):
+        return "stop"
     if understood:
         return None
     return "switch" if confident_switch(message, own_intent) else None
@@ -139,6 +151,26 @@ class GuidedForm:
     def prefill(self, state: Dict[str, Any]) -> Dict[str, Any]:
         return {}
 
+    # -- hooks for the deviations real people make (override per form) -------------------
+    related: Tuple[str, ...] = ()  # service intents whose questions are answered inside this form
+    resume_words = "继续"  # what the citizen can say to come back to a form left for another question
+
+    def examples(self, slot: str, state: Dict[str, Any]) -> str:
+        """What an answer to ``slot`` looks like, for the second miss."""
+        return ""
+
+    def dont_know(self, slot: str, state: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+        """What happens when the citizen does not know the answer to ``slot``: the words
+        to say and the slot values to set (an assumption, or nothing). Optional questions
+        are skipped by default; required ones say how to find out."""
+        if slot in self.optional:
+            return "没关系，这个问题先跳过，结果里会说明需要确认什么。", {}
+        return "这一项办理需要用到。", {}
+
+    def acknowledge(self, text: str, state: Dict[str, Any]) -> Optional[str]:
+        """A reply to a statement that answers no question of the form ("她一个人住")."""
+        return None
+
     # -- the engine ------------------------------------------------------------------
     personal: Tuple[str, ...] = ()  # never kept once the form has ended, whatever the ending
 
@@ -148,6 +180,11 @@ class GuidedForm:
     def skipped(self, state: Dict[str, Any]) -> List[str]:
         return list(state.get(SKIPPED) or [])
 
+    def misses(self, state: Dict[str, Any], slot: Optional[str]) -> int:
+        value = str(state.get(RETRY) or "")
+        name, _, n = value.partition("#")
+        return (int(n) if n.isdigit() else 1) if slot and name == slot else 0
+
     def turn(self, message: Message, state: Dict[str, Any]) -> Turn:
         """One citizen message. ``state["_starting"]`` (set by the Rasa adapter: the
         form is not active yet) marks the first turn; without it, a turn with no
@@ -156,10 +193,13 @@ class GuidedForm:
         requested = state.get("requested_slot")
         starting = bool(state["_starting"]) if "_starting" in state else requested is None
         updates: Dict[str, Any] = {}
+        prefix = ""
         if starting:
             requested = None
-            if state.get(RESUME) == self.name:  # reopened by our own submit (a slot was taken meanwhile)
+            if state.get(RESUME) == self.name:  # reopened: by its own submit, or after a question elsewhere
                 updates[RESUME] = None
+                if state.get(EXIT) == "paused" or state.get(LAST) == self.name:
+                    prefix = f"好的，我们接着刚才的{self.title}，您前面的回答都还在。\n"
             else:
                 updates.update(self.clear())
                 for s in self.slots:
@@ -170,39 +210,42 @@ class GuidedForm:
             updates[LAST] = self.name
             state.update(updates)
         text = message.text or ""
-        if not starting and parse.is_question(text) and confident_switch(message, self.intent):
+        t = compact(text)
+        question = bool(t) and parse.is_question(text)
+        if not starting and question and confident_switch(message, self.intent):
             extracted: Dict[str, Any] = {}  # "低保怎么申请" asks about 低保; it does not answer
         else:
             extracted = self.extract(text, state, requested)
         hint_override = extracted.pop("_hint", None)
+        note = extracted.pop("_note", None)  # what the form did with the answer ("已为您选好…")
         understood = bool(extracted)
         if not starting:
             reason = exit_reason(message, understood, self.intent)
             if reason == "stop" and requested in extracted:
                 reason = None  # "不是" answering a yes/no question, even if NLU leans to stop
+            if reason == "switch" and not self.leaves_for(message, question):
+                reason = None  # a statement, or a question this form answers itself
             if reason:
-                out = {EXIT: reason}
-                if reason == "handoff":  # staff see the answers given so far, not the personal ones
-                    out.update({s: None for s in self.personal})
-                else:
-                    out.update(self.clear())
-                return Turn(out, None, None, exit=reason)
+                return self.leave(reason, state)
+        if not starting and not understood and t and question:
+            # a question inside the form: its answer, then the question pending
+            answer = questions.answer(self.ctx, text, message.intent, self.related, state.get(REGION))
+            if answer:
+                q = self.question(requested, state) if requested else None
+                if q is not None:
+                    return Turn({RETRY: state.get(RETRY)}, prefixed(q, answer + "\n\n我们继续：\n"), requested)
         updates.update(extracted)
         state.update(extracted)
-        prefix = ""
         if requested and requested not in extracted and not starting:
-            skip_asked = message.intent == "skip" or bool(SKIP_WORDS.match(compact(text)))
-            if requested in self.optional and (skip_asked or state.get(RETRY) == requested):
-                skipped = self.skipped(state) + [requested]
-                updates[SKIPPED] = state[SKIPPED] = skipped
-                prefix = "好的，这个问题先跳过。\n" if skip_asked else "这个问题先跳过。\n"
-            elif not understood or hint_override:
-                updates[RETRY] = requested
-                q = self.question(requested, state)
-                hint = hint_override or self.hint(requested, state)
-                if requested not in self.optional and skip_asked:
-                    hint = "这一项是必填的，办理需要用到。"
-                return Turn(updates, prefixed(q, hint + "\n"), requested)
+            miss = self.missed(message, requested, state, understood, hint_override)
+            if miss is not None:
+                updates.update(miss.updates)
+                state.update(miss.updates)
+                if miss.reply is not None or miss.requested is None:
+                    return Turn(updates, miss.reply, miss.requested, exit=miss.exit)
+                prefix += miss.exit or ""  # the words said on skipping; the form goes on
+        if note:
+            prefix = note + "\n" + prefix
         nxt = self.next_slot(state)
         updates[RETRY] = None
         if nxt is None:
@@ -210,6 +253,80 @@ class GuidedForm:
         if hint_override and nxt == requested:
             prefix = hint_override + "\n" + prefix
         return Turn(updates, prefixed(self.question(nxt, state), prefix), nxt)
+
+    def leaves_for(self, message: Message, question: bool) -> bool:
+        """A message NLU places elsewhere ends the form only when it is plainly a new
+        request: a question about a service this form does not cover, or another guided
+        task asked for outright."""
+        if message.intent in GUIDED_INTENTS:
+            return (message.confidence or 0.0) >= GUIDED_SWITCH_CONFIDENCE or question
+        if not question:
+            return False
+        return message.intent not in self.related
+
+    def leave(self, reason: str, state: Dict[str, Any]) -> Turn:
+        out: Dict[str, Any] = {EXIT: reason}
+        if reason == "handoff":  # staff see the answers given so far, not the personal ones
+            out.update({s: None for s in self.personal})
+        elif reason == "switch" and self.progress(state):
+            # a half-finished form is kept: the answer to the other question offers to come back
+            out.update({RESUME: self.name, RETRY: None})
+        else:
+            out.update(self.clear())
+        return Turn(out, None, None, exit=reason)
+
+    def progress(self, state: Dict[str, Any]) -> bool:
+        """Something worth keeping has been answered (a switch keeps it)."""
+        return any(state.get(s) not in (None, [], "") for s in self.slots if s not in self.personal)
+
+    def missed(self, message: Message, requested: str, state: Dict[str, Any], understood: bool,
+               hint_override: Optional[str]) -> Optional[Turn]:
+        """The message did not answer the question asked. Returns the turn to answer
+        with (``reply`` set), a skip (``reply`` None, ``requested`` set, ``exit`` carrying
+        the words to prefix), or None when the form simply goes on (another field was
+        answered)."""
+        text = message.text or ""
+        t = compact(text)
+        if not t or not has_meaningful_text(text):
+            q = self.question(requested, state)
+            return Turn({}, prefixed(q, "没有收到文字内容。我们继续：\n"), requested)
+        dont_know = message.intent == "skip" or is_dont_know(text)
+        if dont_know:
+            words, assumed = self.dont_know(requested, state)
+            if requested in self.optional or assumed:
+                skipped = self.skipped(state) + [requested]  # the result says what was assumed
+                return Turn({SKIPPED: skipped, **assumed, RETRY: None}, None, requested, exit=words + "\n")
+        if understood and not hint_override:  # another question of the form was answered: go on
+            return Turn({}, None, requested, exit="好的，记下了。\n")
+        ack = None if dont_know or hint_override else self.acknowledge(text, state)
+        n = self.misses(state, requested) + 1
+        if requested in self.optional and n >= 2:
+            skipped = self.skipped(state) + [requested]
+            return Turn({SKIPPED: skipped, RETRY: None}, None, requested, exit="这个问题先跳过。\n")
+        q = self.question(requested, state)
+        if dont_know:
+            hint = self.dont_know(requested, state)[0]
+            if message.intent == "skip" or re.search(r"(跳过|略过|下一个|不想说|不方便说)", t):
+                hint = "这一项是必填的，办理需要用到。" + ("" if hint.startswith("这一项") else hint)
+        elif ack:
+            hint = ack + "\n这个问题还需要您回答一下："
+        else:
+            hint = hint_override or self.hint(requested, state)
+        if n == 1:
+            return Turn({RETRY: requested}, prefixed(q, hint + "\n"), requested)
+        if n == 2:
+            examples = self.examples(requested, state)
+            lines = [hint if (dont_know or ack or hint_override) else "抱歉，我还是没能看懂。", q.text]
+            if examples:
+                lines.append("可以这样回答：" + examples)
+            lines.append("不想继续的话可以说“算了”；也可以说“转人工”，让工作人员帮您。")
+            buttons = list(q.buttons) + [Button("算了", "算了"), Button("转人工", "/human_handoff")]
+            return Turn({RETRY: f"{requested}#2"}, text_reply("\n".join(lines), buttons, kind="form_help"),
+                        requested)
+        # a third miss: not the same question again, a person who can help
+        updates = {EXIT: "handoff", RETRY: None, **{s: None for s in self.personal}}
+        return Turn(updates, text_reply("抱歉，这一步我没能帮上忙。我请工作人员来帮您，"
+                                        "您前面的回答他们都能看到。", kind="form_handoff"), None, exit="handoff")
 
     def submit(self, state: Dict[str, Any]) -> Outcome:
         reason = state.get(EXIT)
@@ -222,10 +339,22 @@ class GuidedForm:
         if reason == "handoff":  # the form's name stays for the operator's summary
             return Outcome(None, {**ended, LAST: self.name}, followup="action_human_handoff")
         if reason == "switch":
+            if state.get(RESUME) == self.name:  # kept: say so, and offer to come back
+                words = (f"好的，先回答您的新问题。刚才的{self.title}还没做完，您的回答我先记着；"
+                         f"要继续的话，点“继续{self.title}”或者说“{self.resume_words}”。")
+                return Outcome(text_reply(words, [Button(f"继续{self.title}", f"/{self.intent}")],
+                                          kind="form_paused"),
+                               {**ended, EXIT: None, LAST: self.name}, followup="action_after_form_switch")
             return Outcome(None, {**self.clear(), **ended}, followup="action_after_form_switch")
         outcome = self.complete(state)
         outcome.updates = {**self.clear(), **ended, **outcome.updates}
         return outcome
+
+
+def is_dont_know(text: str) -> bool:
+    """"不知道" / "不太清楚" / "我也说不好": a short answer saying the citizen does not know."""
+    t = compact(text)
+    return bool(t) and len(t) <= 16 and bool(DONT_KNOW.search(t)) and not re.search(r"(怎么|如何|哪里|什么)", t)
 
 
 def prefixed(reply: Reply, prefix: str) -> Reply:

@@ -22,7 +22,23 @@ class FuneralForm(GuidedForm):
     name = "funeral_form"
     intent = "make_checklist"
     title = "身后事清单"
+    resume_words = "继续列清单"
+    related = ("funeral_after_death", "funeral_fee_waiver", "funeral_death_benefits", "funeral_eco_burial")
     slots = ("fun_place", "fun_natural", "fun_hukou", "fun_pension", "fun_low_income")
+
+    _EXAMPLES = {"fun_place": "“在医院”“在家里”“养老院”", REGION: "“杭州”“北湖区”",
+                 "fun_natural": "“是，因病去世”“不是，意外”", "fun_hukou": "“是”“不是”",
+                 "fun_pension": "“退休职工”“城乡居民养老保险”“都没有”", "fun_low_income": "“是”“不是”"}
+
+    def examples(self, slot, state):
+        return self._EXAMPLES.get(slot, "")
+
+    def dont_know(self, slot, state):
+        if slot == "fun_place":
+            return "没关系，先按“其他地方”列清单，开具死亡证明的地方会写清楚。", {"fun_place": "elsewhere"}
+        if slot == "fun_pension":
+            return "没关系，这一项先跳过；丧葬补助金怎么领，清单里会说明怎么问清楚。", {}
+        return super().dont_know(slot, state)
     optional = (REGION, "fun_natural", "fun_hukou", "fun_pension", "fun_low_income")
 
     _NATURAL = re.compile(r"(病故|病逝|病死|因病|生病|病重|病走|自然死亡|正常死亡|寿终|老死|善终|癌|正常原因|老了走的)")

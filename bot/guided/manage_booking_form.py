@@ -24,7 +24,24 @@ class ManageBookingForm(GuidedForm):
     name = "manage_booking_form"
     intent = "manage_booking"
     title = "预约查询"
+    resume_words = "继续查询预约"
+    related = ("marriage_register", "marriage_divorce")
     slots = ("mb_code", "mb_last4", "mb_op", "mb_day", "mb_time", "mb_confirm")
+
+    _EXAMPLES = {"mb_code": "“K7QH2M9T”（在预约成功的消息里）", "mb_last4": "“5678”",
+                 "mb_op": "“取消预约”“改到下周三”“就看看”", "mb_day": "“下周三”“11月30日”",
+                 "mb_time": "“上午”“下午两点”", "mb_confirm": "“确认”或“不”"}
+
+    def examples(self, slot, state):
+        return self._EXAMPLES.get(slot, "")
+
+    def dont_know(self, slot, state):
+        if slot == "mb_code":
+            return ("确认码在预约成功的那条消息里（8位字母和数字）。找不到的话，可以带身份证直接到登记处，"
+                    "或说“转人工”。", {})
+        if slot == "mb_last4":
+            return "就是预约时留的手机号码的最后4位数字。", {}
+        return super().dont_know(slot, state)
 
     personal = ("mb_code", "mb_last4")
     _OPS = (("cancel", ("取消", "不去了", "退掉", "撤销")),

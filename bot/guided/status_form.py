@@ -20,7 +20,16 @@ class StatusForm(GuidedForm):
     name = "status_form"
     intent = "check_status"
     title = "办件进度查询"
+    resume_words = "继续查询进度"
     slots = ("status_number", "status_last4")
+
+    def examples(self, slot, state):
+        return "“MZ2026110001”" if slot == "status_number" else "“5678”"
+
+    def dont_know(self, slot, state):
+        if slot == "status_number":
+            return ("受理编号在受理回执或受理短信里。找不到的话，可以带身份证到受理窗口查询，或说“转人工”。", {})
+        return "就是申请时留的手机号码的最后4位数字。", {}
     personal = slots
 
     def extract(self, text, state, requested):
