@@ -88,8 +88,15 @@ def _servers_use_db_url(args: argparse.Namespace) -> None:
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
+    from .config import rasa_token, weak_rasa_token
+    from .stack import is_loopback
     from .web.server import main as web_main
 
+    if not is_loopback(args.host) and weak_rasa_token(rasa_token()):
+        print(f"error: the web chat would listen on {args.host}, but RASA_TOKEN is the published default or "
+              "shorter than 16 characters: unset it (a random token is kept in var/rasa-token) or set a long "
+              "random value", file=sys.stderr)
+        return 1
     _servers_use_db_url(args)
     return web_main(args)
 

@@ -327,6 +327,10 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
         print("\nStopping...", flush=True)
         return 0
     finally:
+        # a second Ctrl-C or SIGTERM must not leave children behind half-way through stopping
+        previous.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         stack.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

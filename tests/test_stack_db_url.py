@@ -1,5 +1,6 @@
-"""``python -m bot --db-url X web`` serves the database X (issue 13: the option was
-ignored and the web chat and console opened var/catalog.db)."""
+"""``python -m bot web``: ``--db-url X`` serves the database X (issue 13: the option was
+ignored and the web chat and console opened var/catalog.db), and it does not open
+to the network with the published Rasa token."""
 from __future__ import annotations
 
 import os
@@ -40,3 +41,11 @@ def test_web_uses_the_db_url_option(tmp_path):
         assert r.headers["Location"] == "/console/"
     finally:
         stop(proc)
+
+
+def test_web_beyond_loopback_refuses_the_published_token():
+    env = {**cli_env(), "RASA_TOKEN": "minzheng-local-token"}
+    res = subprocess.run([sys.executable, "-m", "bot", "web", "--host", "0.0.0.0", "--port", str(free_port())],
+                         capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=60)
+    assert res.returncode == 1 and res.stderr.startswith("error: ") and "RASA_TOKEN" in res.stderr
+    assert "Traceback" not in res.stderr
