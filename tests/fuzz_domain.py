@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import date
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from .fuzz_inputs import CITIZEN_MESSAGES, NASTY, Tally, bad_text, mutate, payload, random_text
 
@@ -107,9 +107,46 @@ _PLAUSIBLE = (
     "八十五", "1940年出生", "本地户口", "低保户", "都不是", "基本上卧床了", "在医院走的", "在家里", "病故", "退休职工",
     "第一步办好了", "下一步", "算了", "转人工",
 )
-_INTENTS = (None,) * 20 + ("stop", "human_handoff", "skip", "affirm", "deny", "inform_region", "assistance_dibao",
+_INTENTS = (None,) * 60 + ("stop", "human_handoff", "skip", "affirm", "deny", "inform_region", "assistance_dibao",
             "marriage_register", "check_status", "book_appointment", "manage_booking", "other_question", "greet",
             "nonexistent_intent")
+
+
+# what each question wants (by a part of the slot's name), to finish forms as often as to break them
+_FOR_SLOT = (
+    ('kind', ('结婚登记', '离婚登记', '结婚')),
+    ('office', ('杭州市西湖区婚姻登记处', '第1个', '1', '西湖区')),
+    ('birth', ('1998年3月2日', '2000-05-01', '1990.1.1', '2010年1月1日')),
+    ('day', ('12月3日', '明天', '下周三', '12月5日')),
+    ('time', ('9点', '09:00', '下午两点', '上午', '第1个')),
+    ('name', ('张三', '李小红', 'Anna Schmidt')),
+    ('phone', ('13800131234', '+86 138 0013 1234')),
+    ('confirm', ('确认', '是', '不对', '改')),
+    ('code', ('K7QH2M9T', 'ABCDEFGH', 'HZ2026110001')),
+    ('last4', ('1234', '6666', '尾号1234')),
+    ('number', ('HZ2026110001', 'MZ2026110001')),
+    ('op', ('查看', '取消', '改约')),
+    ('region', ('杭州', '西湖区')),
+    ('age', ('87岁', '八十五', '1940年出生')),
+    ('hukou', ('是', '本地户口', '不是')),
+    ('economic', ('都不是', '低保户')),
+    ('care', ('基本上卧床了', '能自理', '没做过评估')),
+    ('place', ('在医院走的', '在家里')),
+    ('natural', ('病故', '是')),
+    ('pension', ('退休职工', '没有')),
+    ('income', ('不是', '是低保户')),
+)
+
+
+def answer_for(rng: random.Random, slot: Optional[str], codes: Sequence[str] = ()) -> str:
+    """An answer for the question about ``slot``; ``codes`` are confirmation codes of real bookings."""
+    if slot and "code" in slot and codes and rng.random() < 0.5:
+        return rng.choice(codes) + rng.choice(("", " 尾号1234", " 1234"))
+    if slot and rng.random() < 0.6:
+        for part, answers in _FOR_SLOT:
+            if part in slot:
+                return rng.choice(answers)
+    return answer(rng)
 
 
 def answer(rng: random.Random) -> str:
@@ -144,6 +181,7 @@ def fuzz_forms(db_url: str, n: int, seed: int = 6) -> Tally:
         except Exception as exc:  # noqa: BLE001
             tally.crash(f"parse.{name}", text, exc)
     guided = Guided(Assistant(Catalog(db_url, "12345")), db_url, today=lambda: TODAY)
+    codes: List[str] = []
     names = [cls.name for cls in FORMS]
     weights = [3 if nm in ("booking_form", "manage_booking_form", "status_form") else 1 for nm in names]
     while tally.inputs < n:
@@ -156,7 +194,7 @@ def fuzz_forms(db_url: str, n: int, seed: int = 6) -> Tally:
             state["region"] = rng.choice(("zhejiang-hangzhou", "zhejiang-hangzhou-xihu", "nonexistent-region", None))
         first = rng.choice((rng.choice(CITIZEN_MESSAGES), answer(rng), ""))
         text, intent = first, form.intent
-        for _ in range(rng.randint(1, 14)):
+        for _ in range(rng.randint(1, 20)):
             tally.inputs += 1
             message = Message(text, intent, rng.choice((0.0, 0.3, 0.69, 0.71, 0.95, 1.0)), conversation)
             try:
@@ -170,7 +208,7 @@ def fuzz_forms(db_url: str, n: int, seed: int = 6) -> Tally:
                     else:
                         tally.replied += 1
                     tally.valid += 1
-                    text, intent = answer(rng), rng.choice(_INTENTS)
+                    text, intent = answer_for(rng, turn.requested, codes), rng.choice(_INTENTS)
                     continue
                 outcome = form.submit(state)
                 state.update(outcome.updates)
@@ -180,6 +218,8 @@ def fuzz_forms(db_url: str, n: int, seed: int = 6) -> Tally:
                     tally.failure("lost", f"{form_name}.submit", text, f"ended ({exit_}) without an answer")
                 else:
                     tally.replied += 1
+                if outcome.reply is not None and "确认码：" in outcome.reply.text:
+                    codes.append(outcome.reply.text.split("确认码：", 1)[1][:8])
                 tally.statuses[f"{form_name}: {exit_ or (outcome.reply.kind if outcome.reply else 'followup')}"] += 1
                 break
             except Exception as exc:  # noqa: BLE001

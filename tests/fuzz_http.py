@@ -203,9 +203,12 @@ def _entry_ids(db_url: str) -> List[str]:
         return list(s.execute(select(models.EntryPoint.id)).scalars())
 
 
-def client_headers(rng: random.Random) -> Dict[str, str]:
-    """A citizen behind the trusted proxy (mostly), sometimes with garbage headers."""
+def client_headers(rng: random.Random, clean: bool = False) -> Dict[str, str]:
+    """A citizen behind the trusted proxy (mostly), sometimes with garbage headers (never when
+    ``clean``: a request with control characters in a header is not valid HTTP)."""
     headers = {"X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"}
+    if clean:
+        return headers
     r = rng.random()
     if r < 0.05:
         headers["X-Forwarded-For"] = random_text(rng, 40).encode("utf-8", "replace").decode("latin-1")[:200]
@@ -243,6 +246,7 @@ def chat_request(rng: random.Random, env: WebEnv) -> Request:
     expect = False
     if r < 0.2:
         body, expect = {"sender": sender, "text": rng.choice(CITIZEN_MESSAGES)}, True
+        headers = {"Content-Type": "application/json", **client_headers(rng, clean=True)}
     elif r < 0.35:
         body = {"sender": sender, "text": bad_text(rng)}
     elif r < 0.45:
@@ -395,10 +399,13 @@ async def send(client: TestClient, req: Request, tally: Tally, where: str, catch
     messages = None
     if status == 200 and req.chat:
         try:
-            messages = json.loads(text).get("messages")
+            answer = json.loads(text)
+            messages, with_staff = answer.get("messages"), answer.get("handoff") is True
         except (ValueError, AttributeError):
-            messages = None
-        if not messages:
+            messages, with_staff = None, False
+        if not messages and with_staff:  # a person serves this conversation: the bot stays silent
+            tally.statuses["kept for the desk"] += 1
+        elif not messages:
             tally.failure("lost", where, given, f"HTTP 200 without messages: {short(text, 300)}")
             return
     if req.expect_reply:
