@@ -102,6 +102,7 @@
   var understoodEl = document.getElementById("conv-understood");
   var transcriptEl = document.getElementById("conv-transcript");
   var replyText = document.getElementById("reply-text");
+  var convStatus = document.getElementById("conv-status");
   var current = null;
   var reveal = false;
   var AUTHORS = { citizen: "市民", bot: "智能助手", operator: "我", system: "系统" };
@@ -169,7 +170,12 @@
       .catch(function () {});
     if (current) {
       api("GET", "/api/console/handoffs/" + current + (reveal ? "?reveal=1" : "")).then(function (r) {
-        if (r.status === 200) renderConversation(r.data);
+        if (r.status === 200) { renderConversation(r.data); return; }
+        if (r.status === 403 && reveal) {  // only the serving operator or a supervisor may reveal
+          reveal = false;
+          convStatus.textContent = r.data.message || "无权查看完整号码。";
+          refresh();
+        }
       }).catch(function () {});
     }
   }
@@ -179,6 +185,7 @@
       if (r.status !== 200) { refresh(); return; }
       current = id;
       reveal = false;
+      convStatus.textContent = "";
       refresh();
       replyText.focus();
     });
