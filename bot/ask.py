@@ -36,12 +36,24 @@ class RasaClient:
         return r.json()
 
     def latest_intent(self, sender: str) -> Dict[str, Any]:
-        params = {"include_events": "NONE"}
+        """The intent NLU gave the conversation's last user message. Read from the last
+        ``user`` event, not from ``latest_message``: Rasa rebuilds that from the events
+        it still applies, and inside a form it leaves out the form's own turns, so
+        ``latest_message`` stays the message that started the form."""
+        params = {"include_events": "AFTER_RESTART"}
         if self.token:
             params["token"] = self.token
         r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params, timeout=self.timeout)
         r.raise_for_status()
-        return (r.json().get("latest_message") or {}).get("intent") or {}
+        return last_user_intent(r.json())
+
+
+def last_user_intent(tracker: Dict[str, Any]) -> Dict[str, Any]:
+    """The NLU intent of the last user event of a tracker dump (``latest_message`` without events)."""
+    for ev in reversed(tracker.get("events") or []):
+        if isinstance(ev, dict) and ev.get("event") == "user":
+            return ((ev.get("parse_data") or {}).get("intent")) or {}
+    return (tracker.get("latest_message") or {}).get("intent") or {}
 
 
 def summarise(text: str, raw: List[Dict[str, Any]], intent: Dict[str, Any]) -> Dict[str, Any]:
