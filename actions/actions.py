@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.ages import parse_age
 from bot.funeral_checklist import parse_progress
 from bot.guided.parse import asks_progress, guided_route
-from bot.assistant import Assistant, Reply, service_for_intent
+from bot.assistant import Assistant, Reply, full_guide_payload, section_request, service_for_intent
 from bot.review import LOW_CONFIDENCE
 
 from . import backend
@@ -45,6 +45,29 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
     return [str(v) for v in tracker.get_latest_entity_values(entity) if v]
 
 
+def pending_question(tracker: Tracker) -> str:
+    """The citizen's last typed message before this one (the question a city answer completes)."""
+    current = latest_text(tracker)
+    seen_current = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "user":
+            continue
+        text = event.get("text") or ""
+        if not seen_current and text == current:
+            seen_current = True
+            continue
+        if text and not text.startswith("/"):
+            return text
+    return ""
+
+
+def section_followup(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The 政策依据 / 完整指南 button words, whatever intent NLU gave them: the section action."""
+    if tracker.get_slot(SERVICE_SLOT) and section_request(latest_text(tracker)):
+        return [FollowupAction("action_service_section")]
+    return []
+
+
 def resolve_region(a: Assistant, tracker: Tracker) -> Optional[str]:
     """Region named in this message (entity first, then the whole text), else None."""
     for value in entity_values(tracker, "region"):
@@ -68,7 +91,8 @@ def resolve_age(tracker: Tracker) -> Optional[int]:
 
 
 class ActionServiceGuide(Action):
-    """A service question: the guide, or first the question for the region (once)."""
+    """A service question: the answer first (FAQ entry or summary), then the local part;
+    the city is offered as buttons after the answer, never asked before it."""
 
     def name(self) -> str:
         return "action_service_guide"
@@ -77,10 +101,14 @@ class ActionServiceGuide(Action):
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         if asks_progress(latest_text(tracker)) and not entity_values(tracker, "entry"):
             return [FollowupAction("status_form")]
+        if section_request(latest_text(tracker)) and tracker.get_slot(SERVICE_SLOT):
+            return [FollowupAction("action_service_section")]
         code = service_for_intent(latest_intent(tracker)) or tracker.get_slot(SERVICE_SLOT)
-        asked = bool(tracker.get_slot(ASKED_SLOT))
         age = resolve_age(tracker)
         entry_ids = entity_values(tracker, "entry")
+        text = latest_text(tracker)
+        # 完整指南: the service's own payload again while it is under discussion
+        full = bool(code) and text == full_guide_payload(code) and tracker.get_slot(SERVICE_SLOT) == code
         state: Dict[str, Any] = {"service": code}
 
         def answer(a: Assistant) -> Reply:
@@ -88,19 +116,20 @@ class ActionServiceGuide(Action):
             entry = a.catalog.entry_point(entry_ids[0]) if entry_ids else None
             if entry is not None:
                 state.update(service=entry.service, region=entry.region, office=entry.office)
-                return a.guide(entry.service, entry.region, age, office_code=entry.office)
+                return a.answer(entry.service, "", entry.region, age, office_code=entry.office)
             info = a.catalog.service(code) if code else None
             if info is None:
                 return a.menu()
             region = resolve_region(a, tracker) or tracker.get_slot(REGION_SLOT)
             state["region"] = region
-            if region is None and info.needs_region and not asked:
-                state["asking"] = True
-                return a.ask_region(code)
             # keep the QR office only while the conversation stays in its region
             office = tracker.get_slot(OFFICE_SLOT) if region == tracker.get_slot(REGION_SLOT) else None
             state["office"] = office
-            return a.guide(code, region, age, office_code=office)
+            if full:
+                return a.guide(code, region, age, office_code=office)
+            reply = a.answer(code, "" if text.startswith("/") else text, region, age, office_code=office)
+            state["asking"] = region is None and any(b.payload.startswith("/inform_region") for b in reply.buttons)
+            return reply
 
         reply, ok = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)
@@ -116,10 +145,10 @@ class ActionServiceGuide(Action):
             events.append(SlotSet(REGION_SLOT, state["region"]))
         if "office" in state:
             events.append(SlotSet(OFFICE_SLOT, state["office"]))
+        # the city buttons were offered: a city named next completes this question
+        events.append(SlotSet(AWAITING_SLOT, bool(state.get("asking"))))
         if state.get("asking"):
-            events += [SlotSet(AWAITING_SLOT, True), SlotSet(ASKED_SLOT, True)]
-        else:
-            events.append(SlotSet(AWAITING_SLOT, False))
+            events.append(SlotSet(ASKED_SLOT, True))
         return events
 
 
@@ -131,10 +160,15 @@ class ActionInformRegion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        followup = section_followup(tracker)
+        if followup:
+            return followup
         awaiting = bool(tracker.get_slot(AWAITING_SLOT))
         service = tracker.get_slot(SERVICE_SLOT)
         skip = latest_intent(tracker) == "skip"
         age = resolve_age(tracker)
+        question = pending_question(tracker)
+        office = tracker.get_slot(OFFICE_SLOT)
         state: Dict[str, Any] = {}
 
         def answer(a: Assistant) -> Reply:
@@ -146,8 +180,9 @@ class ActionInformRegion(Action):
             state["region"] = region
             if region is None:
                 return a.region_not_understood()
-            if awaiting and service:
-                return a.guide(service, region, age)
+            if awaiting and service:  # the local facts of the question just answered, briefly
+                return a.local_facts(service, region, question, age,
+                                     office_code=office if region == tracker.get_slot(REGION_SLOT) else None)
             return a.region_set(region)
 
         reply, ok = await backend.reply_or_apology(answer, self.name())
@@ -175,7 +210,8 @@ class ActionServiceSection(Action):
                 and parse_progress(latest_text(tracker)) is not None:
             # "下一步呢" while working through the funeral checklist
             return [FollowupAction("action_funeral_progress")]
-        section = intent[len("ask_"):] if intent.startswith("ask_") else "steps"
+        section = section_request(latest_text(tracker)) or (
+            intent[len("ask_"):] if intent.startswith("ask_") else "steps")
         service = tracker.get_slot(SERVICE_SLOT)
         age = resolve_age(tracker)
         state: Dict[str, Any] = {}
@@ -202,6 +238,9 @@ class ActionMenu(Action):
         return "action_menu"
 
     async def run(self, dispatcher, tracker, domain):
+        followup = section_followup(tracker)
+        if followup:
+            return followup
         reply, _ = await backend.reply_or_apology(lambda a: a.menu(), self.name())
         dispatch(dispatcher, reply)
         return [SlotSet(AWAITING_SLOT, False)]
@@ -212,6 +251,9 @@ class ActionOutOfScope(Action):
         return "action_out_of_scope"
 
     async def run(self, dispatcher, tracker, domain):
+        followup = section_followup(tracker)
+        if followup:
+            return followup
         text = latest_text(tracker)
         region = tracker.get_slot(REGION_SLOT)
         reply, _ = await backend.reply_or_apology(lambda a: a.out_of_scope(text, region), self.name())
@@ -228,6 +270,9 @@ class ActionClarify(Action):
     async def run(self, dispatcher, tracker, domain):
         message = tracker.latest_message or {}
         text = latest_text(tracker)
+        followup = section_followup(tracker)
+        if followup:
+            return followup
         route = guided_route(text)
         if route:  # "FHURWZX3", "我想改约到12月3日": the form that takes it, not a guess
             return [FollowupAction(route)]

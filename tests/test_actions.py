@@ -51,25 +51,65 @@ async def run(action, tracker, rasa_domain):
     return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-async def test_service_without_region_asks_for_region_once(rasa_domain):
-    msgs, slots = await run(A.ActionServiceGuide(), make_tracker("结婚登记要带什么", "marriage_register"),
+async def test_service_without_region_answers_first_then_offers_the_cities(rasa_domain):
+    msgs, slots = await run(A.ActionServiceGuide(), make_tracker("领结婚证还要户口本吗", "marriage_register"),
                             rasa_domain)
     assert len(msgs) == 1
-    assert msgs[0]["custom"]["kind"] == "ask_region"
-    assert "哪个城市" in msgs[0]["text"]
-    assert any(b["title"] == "杭州" for b in msgs[0]["buttons"])
+    m = msgs[0]
+    assert m["custom"]["kind"] == "guide" and m["custom"]["service"] == "marriage.register"
+    first = m["text"].splitlines()[1]
+    assert first.startswith("不需要户口簿")  # the answer, before anything else
+    assert "依据：" in m["text"]
+    assert "告诉我您在哪个城市，我再告诉您当地的办理地点和时间" in m["text"]
+    titles = [b["title"] for b in m["buttons"]]
+    assert titles[:5] == ["材料", "流程", "办理地点", "政策依据", "完整指南"]
+    assert {"杭州", "郴州", "营口", "秦皇岛"} <= set(titles)
+    assert len(m["text"]) <= 400
     assert slots["service"] == "marriage.register"
     assert slots["awaiting_region"] is True and slots["region_asked"] is True
 
-    # asked already: the next service question shows the national guide instead of asking again
+    # the next question is answered the same way, never preceded by a question
     msgs, slots = await run(
         A.ActionServiceGuide(),
-        make_tracker("离婚怎么办", "marriage_divorce", {"region_asked": True}),
+        make_tracker("离婚冷静期多少天", "marriage_divorce", {"region_asked": True}),
         rasa_domain,
     )
     assert msgs[0]["custom"]["kind"] == "guide"
     assert msgs[0]["custom"]["service"] == "marriage.divorce"
-    assert "30" in msgs[0]["text"]
+    assert msgs[0]["text"].splitlines()[1].startswith("离婚冷静期是30天")
+
+
+async def test_a_generic_question_gets_the_summary(rasa_domain):
+    msgs, _ = await run(A.ActionServiceGuide(), make_tracker("我想办理结婚登记", "marriage_register"), rasa_domain)
+    assert "男方年满22周岁" in msgs[0]["text"] and len(msgs[0]["text"]) <= 400
+
+
+async def test_full_guide_button_and_legal_basis_words(rasa_domain):
+    slots = {"service": "marriage.divorce", "region": "zhejiang-hangzhou"}
+    msgs, _ = await run(A.ActionServiceGuide(), make_tracker("/marriage_divorce", "marriage_divorce", slots),
+                        rasa_domain)
+    assert "【所需材料】" in msgs[0]["text"] and "【办理流程】" in msgs[0]["text"]  # the whole guide
+    # "政策依据" has no intent of its own: any service-aware action hands it to the section action
+    dispatcher = CollectingDispatcher()
+    for action, intent in [(A.ActionClarify(), "nlu_fallback"), (A.ActionMenu(), "other_question"),
+                           (A.ActionInformRegion(), "inform_region")]:
+        events = await action.run(dispatcher, make_tracker("政策依据", intent, slots), rasa_domain.as_dict())
+        assert events == [{"event": "followup", "timestamp": None, "name": "action_service_section"}]
+    assert dispatcher.messages == []
+    msgs, _ = await run(A.ActionServiceSection(), make_tracker("政策依据", "nlu_fallback", slots), rasa_domain)
+    assert "【政策依据】" in msgs[0]["text"] and "第1077条" in msgs[0]["text"]
+
+
+async def test_city_after_the_answer_gives_the_local_facts_briefly(rasa_domain):
+    tracker = make_tracker("杭州", "inform_region",
+                           {"service": "marriage.register", "awaiting_region": True, "region_asked": True},
+                           entities=[{"entity": "region", "value": "杭州"}])
+    tracker.events = [{"event": "user", "text": "结婚登记要预约吗"}, {"event": "user", "text": "杭州"}]
+    msgs, slots = await run(A.ActionInformRegion(), tracker, rasa_domain)
+    m = msgs[0]
+    assert m["custom"]["kind"] == "guide" and slots["region"] == "zhejiang-hangzhou"
+    assert "杭州市各区婚姻登记处" in m["text"] and "浙里办" in m["text"]
+    assert len(m["text"]) <= 400
 
 
 async def test_service_with_region_in_message_shows_local_guide(rasa_domain):
@@ -82,7 +122,7 @@ async def test_service_with_region_in_message_shows_local_guide(rasa_domain):
     assert "杭州市" in m["text"] and "办理地点" in m["text"]
     assert "婚姻登记" in m["text"]
     titles = [b["title"] for b in m["buttons"]]
-    assert titles == ["所需材料", "办理流程", "办理地点", "预约结婚登记", "其他问题", "转人工"]
+    assert titles == ["材料", "流程", "办理地点", "政策依据", "完整指南", "预约结婚登记"]
 
 
 async def test_region_answer_completes_the_pending_question(rasa_domain):
