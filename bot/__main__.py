@@ -40,7 +40,8 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     if args.action == "check":
-        print(f"content ok: {len(content.services)} services, {len(content.regions)} regions")
+        print(f"content ok: {len(content.services)} services, {len(content.regions)} regions, "
+              f"{len(content.faq)} FAQ entries")
         return 0
     from .catalog.migrate import upgrade
 
