@@ -224,6 +224,23 @@ class FakeTelegram:
             fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(cmd)}]
         return await self.push({"message": self._message(chat_id, **fields)})
 
+    async def send_group_text(self, chat_id: int, text: str, chat_type: str = "group",
+                              member: int = 777) -> Dict[str, Any]:
+        """A member of a group (negative ``chat_id``) writes in the group."""
+        fields: Dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        msg = {"message_id": next(self._message_ids), "date": int(time.time()),
+               "chat": {"id": chat_id, "type": chat_type, "title": "小区业主群"}, "from": self._user(member), **fields}
+        return await self.push({"message": msg})
+
+    async def press_in_group(self, chat_id: int, data: str, member: int = 777) -> Dict[str, Any]:
+        message = {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "group", "title": "群"},
+                   "from": BOT_USER, "text": "…"}
+        query = {"id": str(next(self._update_ids)), "from": self._user(member), "chat_instance": "cg",
+                 "data": data, "message": message}
+        return await self.push({"callback_query": query})
+
     async def send_sticker(self, chat_id: int) -> Dict[str, Any]:
         sticker = {"file_id": "CAACAgI", "file_unique_id": "AgAD", "type": "regular", "width": 512,
                    "height": 512, "is_animated": False, "is_video": False, "emoji": "👍"}

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import ClientSession, web
 from telegram import Update
 
+from bot.client import client_key
 from bot.config import Settings
 from bot.telegram import app as tgapp
 from bot.telegram.app import SECRET_HEADER, WEBHOOK_PATH, build_application, create_webhook_app
@@ -125,7 +126,9 @@ async def test_text_goes_to_rasa_and_the_guide_comes_back_as_html_with_buttons(b
     body = rasa.received[-1]
     assert body["sender"] == f"tg-{CHAT}"
     assert body["message"] == "结婚登记要带什么"
-    assert body["metadata"] == {"channel": "telegram", "entry": None, "language": "zh-hans"}
+    assert body["metadata"] == {"channel": "telegram", "entry": None, "language": "zh-hans",
+                                "client": client_key(str(CHAT), bot.bot_data["bridge"].settings.client_secret)}
+    assert str(CHAT) not in body["metadata"]["client"]  # a keyed hash, not the chat id
     # the HTML version is sent, with Telegram's parse mode
     assert msg["parse_mode"] == "HTML" and "<b>结婚登记</b>" in msg["text"]
     assert buttons_of(msg) == ["所需材料", "转人工", "秦皇岛", "👍 有帮助", "👎 没帮助"]
@@ -291,6 +294,35 @@ async def test_empty_and_huge_messages(bot, telegram, rasa):
     assert len(rasa.received[-1]["message"]) == 1000
 
 
+# -- groups -------------------------------------------------------------------------------------
+
+GROUP = -100123
+
+
+async def test_groups_are_told_once_to_use_a_private_chat(bot, telegram, rasa):
+    await telegram.send_group_text(GROUP, "低保怎么申请")
+    note = await telegram.wait_for(GROUP)
+    assert "私聊" in note["visible"] and "个人信息" in note["visible"]
+    for text in ("我电话13812345678", "/start", "/human", "结婚登记"):
+        await telegram.send_group_text(GROUP, text, chat_type="supergroup" if text == "/start" else "group")
+    await telegram.send_group_text(-100456, "你好", chat_type="supergroup")
+    await telegram.wait_for(-100456)
+    await telegram.press_in_group(GROUP, bot.bot_data["bridge"].keys.encode("/human_handoff"))
+    for _ in range(50):
+        toasts = [c for c in telegram.calls if c["method"] == "answerCallbackQuery"]
+        if toasts:
+            break
+        await telegram.settle(0.1)
+    assert "私聊" in toasts[-1]["params"]["text"]
+    await telegram.settle(0.5)
+    assert rasa.received == []  # no shared group conversation in Rasa
+    assert len(telegram.sent_to(GROUP)) == 1  # told once, then quiet
+    # private chats are served as before
+    await telegram.send_text(CHAT, "低保")
+    await telegram.wait_for(CHAT, lambda m: "结婚登记" in m["visible"])
+    assert rasa.messages() == ["低保"]
+
+
 # -- failures ---------------------------------------------------------------------------------------
 
 
@@ -392,7 +424,8 @@ async def test_webhook_checks_the_secret_token(telegram, rasa, catalog, catalog_
                                           "from": {"id": CHAT, "is_bot": False, "first_name": "测"}}}
     try:
         async with ClientSession() as http:
-            for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: secret + "x"}):
+            for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: secret + "x"}, {SECRET_HEADER: "密钥"},
+                            {SECRET_HEADER: "s3cret-token_ABÇ"}):
                 async with http.post(url, json=update, headers=headers) as resp:
                     assert resp.status == 403
             async with http.post(url, data="not json", headers={SECRET_HEADER: secret}) as resp:

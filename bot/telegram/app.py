@@ -1,9 +1,14 @@
 """The Telegram front end: a python-telegram-bot ``Application`` in front of Rasa.
 
 Each citizen message goes to Rasa's REST channel (``bot.rasa_client``) with
-sender ``tg-<chat id>`` and metadata (channel, entry point, language); the replies
+sender ``tg-<chat id>`` and metadata (channel, entry point, language, and ``client``:
+a keyed hash of the chat id for the actions' per-client attempt limits); the replies
 come back as Telegram HTML with inline keyboards. One handler per concern:
 
+    group -2  private chats only: in a group (where every member would share one
+              conversation and see each other's answers) the bot says once that it
+              serves private chats, and ignores the rest; button presses in a group
+              get the same note as a toast
     group -1  rate limit per chat (floods stop here, Rasa never sees them)
     /start [payload]   welcome, or a QR deep link opening a service at an office
     /help /reset /human, other commands -> a short list of commands
@@ -26,12 +31,11 @@ import html
 import logging
 import re
 import secrets
-import time
 import traceback
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from datetime import timedelta
 from contextlib import asynccontextmanager, suppress
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from aiohttp import ClientSession, ClientTimeout, web
 from telegram import (
@@ -45,7 +49,6 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -58,10 +61,12 @@ from .. import entry, handoff, rasa_client, stats
 from ..assistant import Assistant, Button, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import prepare_payload, prepare_text
+from ..client import client_key
 from ..config import Settings
 from ..handoff import HandoffDesk
 from ..review import ReviewDesk
 from . import format as tgformat
+from .guards import RateLimiter, bridge_of, private_only, rate_guard
 from .keys import RATE, RETRY, CallbackKeys
 
 logger = logging.getLogger(__name__)
@@ -81,41 +86,6 @@ def sender_id(chat_id: int) -> str:
     return f"tg-{chat_id}"
 
 
-class RateLimiter:
-    """At most ``per_minute`` updates per chat in any 60 seconds (sliding window).
-
-    ``hit`` answers "ok", "warn" (the first refusal: tell the citizen) or "drop".
-    """
-
-    def __init__(self, per_minute: int, window: float = 60.0, max_chats: int = 50_000, clock=time.monotonic):
-        self.per_minute = max(1, per_minute)
-        self.window = window
-        self.max_chats = max_chats
-        self.clock = clock
-        self._hits: OrderedDict[int, Tuple[Deque[float], bool]] = OrderedDict()
-
-    def hit(self, chat_id: int) -> str:
-        now = self.clock()
-        hits, warned = self._hits.pop(chat_id, (deque(), False))
-        while hits and now - hits[0] >= self.window:
-            hits.popleft()
-        if not hits:
-            warned = False
-        if len(hits) >= self.per_minute:
-            verdict = "drop" if warned else "warn"
-            self._hits[chat_id] = (hits, True)
-        else:
-            hits.append(now)
-            verdict = "ok"
-            self._hits[chat_id] = (hits, warned)
-        while len(self._hits) > self.max_chats:
-            self._hits.popitem(last=False)
-        return verdict
-
-    def forget(self, chat_id: int) -> None:
-        self._hits.pop(chat_id, None)
-
-
 class Bridge:
     """State shared by the handlers: the Rasa connection and small per-chat maps."""
 
@@ -132,6 +102,8 @@ class Bridge:
         self.desk = HandoffDesk(settings.db_url)
         # the last question typed in each chat, sent with a 没帮助 rating for staff review
         self.last_question: OrderedDict[int, str] = OrderedDict()
+        # groups already told that the assistant serves private chats only
+        self.told_groups: OrderedDict[int, None] = OrderedDict()
 
     # -- plumbing ------------------------------------------------------------------
     @property
@@ -219,11 +191,21 @@ class Bridge:
     # -- the conversation ----------------------------------------------------------
     def metadata(self, update: Update, entry_id: Optional[str] = None) -> Dict[str, Any]:
         user = update.effective_user
+        chat = update.effective_chat
         return {
             "channel": "telegram",
             "entry": entry_id,
             "language": (user.language_code if user else None) or None,
+            "client": client_key(str(chat.id if chat else "?"), self.settings.client_secret),
         }
+
+    def first_time_in_group(self, chat_id: int) -> bool:
+        if chat_id in self.told_groups:
+            return False
+        self.told_groups[chat_id] = None
+        while len(self.told_groups) > 10_000:
+            self.told_groups.popitem(last=False)
+        return True
 
     async def converse(self, bot, chat_id: int, message: str, metadata: Dict[str, Any]) -> bool:
         """Send one message to Rasa and its replies to the chat. False when Rasa was down."""
@@ -314,24 +296,7 @@ class Bridge:
 # -- handlers --------------------------------------------------------------------------
 
 
-def _bridge(context: ContextTypes.DEFAULT_TYPE) -> Bridge:
-    return context.application.bot_data["bridge"]
-
-
-async def rate_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    if chat is None or not (update.message or update.callback_query or update.edited_message):
-        return
-    verdict = _bridge(context).limiter.hit(chat.id)
-    if verdict == "ok":
-        return
-    if update.callback_query:
-        with suppress(TelegramError):
-            await update.callback_query.answer()
-    if verdict == "warn":
-        logger.info("rate limit reached for a chat")
-        await _bridge(context).send_reply(context.bot, chat.id, Assistant.channel_notice("rate_limited"))
-    raise ApplicationHandlerStop
+_bridge = bridge_of
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -457,6 +422,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def install_handlers(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, private_only), group=-2)
     app.add_handler(TypeHandler(Update, rate_guard), group=-1)
     app.add_handler(CommandHandler("start", start, filters=filters.UpdateType.MESSAGE))
     app.add_handler(CommandHandler("help", help_command, filters=filters.UpdateType.MESSAGE))
@@ -523,7 +489,9 @@ def create_webhook_app(app: Application, secret: str) -> web.Application:
     """aiohttp app receiving Telegram's POSTs; only requests with the secret header count."""
 
     async def receive(request: web.Request) -> web.Response:
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+        # as bytes: compare_digest refuses non-ASCII str, and a header may carry anything
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, secret.encode("utf-8")):
             return web.Response(status=403)
         try:
             data = await request.json()
