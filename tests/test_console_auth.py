@@ -303,6 +303,17 @@ async def test_console_responses_may_not_be_framed(client, path):
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
+@pytest.mark.parametrize("body,ctype", [
+    (b"\xff\xfe" * 50, "application/x-www-form-urlencoded"),
+    (b"name=\xff&password=\xfe", "application/x-www-form-urlencoded"),
+    (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+])
+async def test_a_garbled_login_form_is_a_400(client, body, ctype):
+    resp = await client.post("/console/login", data=body, headers={**_origin(client), "Content-Type": ctype},
+                             allow_redirects=False)
+    assert resp.status in (400, 401) and "Traceback" not in await resp.text()
+
+
 async def test_expired_session_is_refused(client, clock):
     await _sign_in(client)
     assert (await client.get("/api/console/me")).status == 200

@@ -157,7 +157,12 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     if not _same_origin(request):
         return web.json_response({"error": "cross-origin request refused"}, status=403)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except web.HTTPException:  # e.g. 413 for a body over the limit
+        raise
+    except Exception:  # noqa: BLE001 - not UTF-8, a malformed multipart body...: the parser's errors vary
+        return _page("console_login.html.j2", status=400, name="", message="无法读取登录表单，请重新填写。")
     name = str(form.get("name", ""))[:64]
     password = str(form.get("password", ""))
     result = await asyncio.to_thread(request.app[AUTH_KEY].login, name, password, _client(request))
