@@ -288,15 +288,16 @@ class ActionClarify(Action):
             if not text.strip() or not any(ch.isalnum() for ch in text):
                 return a.empty_message() if not text.strip() else a.clarify([], "")
             state["region"] = resolve_region(a, tracker)
-            return a.clarify(candidates, text)
+            return a.clarify(candidates, text, state["region"] or tracker.get_slot(REGION_SLOT), resolve_age(tracker))
 
         reply, _ = await backend.reply_or_apology(answer, self.name())
         dispatch(dispatcher, reply)
-        if reply.kind == "clarify":
-            await backend.record_review("fallback", message)
-        if state.get("region"):
-            return [SlotSet(REGION_SLOT, state["region"])]
-        return []
+        if reply.kind in ("clarify", "guide"):
+            await backend.record_review("fallback", message, reply.service)
+        events = [SlotSet(REGION_SLOT, state["region"])] if state.get("region") else []
+        if reply.kind == "guide":  # one service only: answered, and now under discussion
+            events.append(SlotSet(SERVICE_SLOT, reply.service))
+        return events
 
 
 class ActionHumanHandoff(Action):

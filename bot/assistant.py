@@ -261,7 +261,8 @@ class Assistant:
         text, html = _both(render.message, "which_service", section_name=SECTIONS.get(section, "信息"))
         return Reply(text, html, self.menu_buttons(), kind="which_service")
 
-    def clarify(self, candidate_codes: Iterable[str], text: str = "") -> Reply:
+    def clarify(self, candidate_codes: Iterable[str], text: str = "", region_code: Optional[str] = None,
+                age: Optional[int] = None) -> Reply:
         codes: List[str] = []
         for code in candidate_codes:
             if code not in codes and self.catalog.service(code):
@@ -269,6 +270,8 @@ class Assistant:
         for info in self.catalog.services_by_keyword(text):
             if info.code not in codes:
                 codes.append(info.code)
+        if len(codes) == 1:  # a question offering a single service: just answer with it
+            return self.answer(codes[0], text, region_code, age)
         options = [self.catalog.service(c) for c in codes[:3]]
         t, h = _both(render.message, "clarify", options=options)
         if options:

@@ -271,3 +271,11 @@ async def test_backend_down_gives_apology_with_hotline(rasa_domain, monkeypatch)
         assert "抱歉" in msgs[0]["text"] and "12345" in msgs[0]["text"]
         assert "Traceback" not in msgs[0]["text"] and "Error" not in msgs[0]["text"]
         assert "service" not in slots and "region" not in slots
+
+
+async def test_clarify_with_a_single_service_just_answers(rasa_domain):
+    ranking = [{"name": "marriage_divorce", "confidence": 0.4}, {"name": "greet", "confidence": 0.3}]
+    msgs, slots = await run(A.ActionClarify(), make_tracker("冷静期到底多少天", "nlu_fallback", ranking=ranking),
+                            rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "guide" and msgs[0]["custom"]["service"] == "marriage.divorce"
+    assert "30天" in msgs[0]["text"] and slots["service"] == "marriage.divorce"
