@@ -125,7 +125,7 @@ FOLLOW_UPS = (
 
 def short_buttons(service_code: str) -> List[Button]:
     """Under a short reply: the sections on demand, the full guide, the guided service."""
-    out = [Button("材料", "/ask_materials"), Button("流程", "/ask_steps"), Button("办理地点", "/ask_location"),
+    out = [Button("所需材料", "/ask_materials"), Button("办理流程", "/ask_steps"), Button("办理地点", "/ask_location"),
            Button("政策依据", "政策依据"), Button("完整指南", full_guide_payload(service_code))]
     if service_code in GUIDE_NEXT:
         out.append(GUIDE_NEXT[service_code])

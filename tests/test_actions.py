@@ -62,7 +62,7 @@ async def test_service_without_region_answers_first_then_offers_the_cities(rasa_
     assert "依据：" in m["text"]
     assert "告诉我您在哪个城市，我再告诉您当地的办理地点和时间" in m["text"]
     titles = [b["title"] for b in m["buttons"]]
-    assert titles[:5] == ["材料", "流程", "办理地点", "政策依据", "完整指南"]
+    assert titles[:5] == ["所需材料", "办理流程", "办理地点", "政策依据", "完整指南"]
     assert {"杭州", "郴州", "营口", "秦皇岛"} <= set(titles)
     assert len(m["text"]) <= 400
     assert slots["service"] == "marriage.register"
@@ -122,7 +122,7 @@ async def test_service_with_region_in_message_shows_local_guide(rasa_domain):
     assert "杭州市" in m["text"] and "办理地点" in m["text"]
     assert "婚姻登记" in m["text"]
     titles = [b["title"] for b in m["buttons"]]
-    assert titles == ["材料", "流程", "办理地点", "政策依据", "完整指南", "预约结婚登记"]
+    assert titles == ["所需材料", "办理流程", "办理地点", "政策依据", "完整指南", "预约结婚登记"]
 
 
 async def test_region_answer_completes_the_pending_question(rasa_domain):
