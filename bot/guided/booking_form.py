@@ -152,6 +152,9 @@ class BookingForm(GuidedForm):
                 out.append((0 if own else 1, code, info.name))
         return [(c, n) for _, c, n in sorted(out)]
 
+    def _ancestors(self, region_code: Optional[str]) -> List[str]:
+        return [r.code for r in self.ctx.assistant.catalog.region_index().chain(region_code)[1:]] if region_code else []
+
     def serving(self, region_code: Optional[str], kind: Optional[str]) -> Optional[Tuple[str, str]]:
         """The office that serves a region: its own (a district's registry), else the
         city-wide one, else the only office of the city; None when the citizen has to
@@ -212,6 +215,8 @@ class BookingForm(GuidedForm):
             pick = parse.choose(text, [n for _, n in options]) if options else None
             if pick is not None:  # "2", "西湖区那个", the office's name
                 out["book_office"] = options[pick][0]
+            elif region is not None and region.code in self._ancestors(state.get(REGION)):
+                pass  # "杭州" after "上城区": the same place, said again
             elif region is not None:
                 out[REGION] = region.code
                 if region.code != state.get(REGION):

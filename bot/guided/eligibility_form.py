@@ -9,6 +9,7 @@ from .. import eligibility as elig
 from ..assistant import Button
 from ..normalize import compact
 from .engine import (
+    CORRECTION,
     AGE, REGION, YES_NO_BUTTONS, GuidedForm, Outcome, hukou_answer, region_buttons, region_in,
     text_reply,
 )
@@ -91,9 +92,13 @@ class EligibilityForm(GuidedForm):
         if level:
             out["elig_care"] = level
             out["elig_care_assessed"] = not needs
-        if requested == "elig_hukou" or re.search(r"(户口|户籍)", t):
-            yes = hukou_answer(self.ctx, text, {**state, **out})
-            if yes is not None and not (requested != "elig_hukou" and "elig_economic" in out):
+        correction = bool(CORRECTION.match(t)) and bool(out)  # "不对，老人是92岁" corrects; it says no "不是"
+        clauses = [c for c in re.split(r"[，,。；;、\s]+", text) if re.search(r"(户口|户籍)", c)]
+        if requested == "elig_hukou" and not clauses and not correction and "elig_economic" not in out:
+            clauses = [text]
+        for clause in clauses:  # "87岁，户口在杭州，是低保户": the clause about the 户口
+            yes = hukou_answer(self.ctx, clause, {**state, **out})
+            if yes is not None:
                 out["elig_hukou"] = yes
         return out
 

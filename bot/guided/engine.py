@@ -59,6 +59,8 @@ DONT_KNOW = re.compile(r"(不知道|不清楚|不确定|不记得|记不清|记�
 STOP_WORDS = re.compile(r"^(算了|不办了|不弄了|不测了|不算了|不约了|不查了|不预约了|退出|不想办了|不用了|先不办了|"
                         r"不需要了|停|结束|取消吧)")
 HANDOFF_WORDS = re.compile(r"(转人工|人工客服|找人工|人工服务|真人|找工作人员|人工)")
+# a correction of an earlier answer ("不对，老人是92岁"): not a "no" to the question asked
+CORRECTION = re.compile(r"^(不对|不是的?[，,]|错了|说错了|更正|纠正|改一下|我说错)")
 GUIDED_SWITCH_CONFIDENCE = 0.9  # a statement asking for another guided task outright ("帮我查办件进度")
 STOP_CONFIDENCE = 0.7  # a "stop" that also reads as an answer needs this much
 SWITCH_CONFIDENCE = 0.7
@@ -101,6 +103,8 @@ def text_reply(text: str, buttons: Sequence[Button] = (), kind: str = "form", se
 def exit_reason(message: Message, understood: bool, own_intent: str) -> Optional[str]:
     intent, conf = message.intent, message.confidence or 0.0
     t = compact(message.text)
+    if is_dont_know(message.text or "") and not STOP_WORDS.match(t):
+        return None  # "不记得了" answers the question (NLU may take it for a stop)
     if intent == "stop" and (not understood or conf >= STOP_CONFIDENCE):
         return "stop"
     if intent == "human_handoff" and (not understood or conf >= STOP_CONFIDENCE):
@@ -186,6 +190,15 @@ class GuidedForm:
         return (int(n) if n.isdigit() else 1) if slot and name == slot else 0
 
     def turn(self, message: Message, state: Dict[str, Any]) -> Turn:
+        """One citizen message (see ``_turn``). Every turn sets a slot: Rasa rejects a
+        form turn that validates none and hands the message to the rules instead (a
+        clarifying question in the middle of the form)."""
+        out = self._turn(message, state)
+        if not any(k != "requested_slot" and not k.startswith("_") for k in out.updates):
+            out.updates[RETRY] = state.get(RETRY)
+        return out
+
+    def _turn(self, message: Message, state: Dict[str, Any]) -> Turn:
         """One citizen message. ``state["_starting"]`` (set by the Rasa adapter: the
         form is not active yet) marks the first turn; without it, a turn with no
         requested slot is the first."""
@@ -196,9 +209,12 @@ class GuidedForm:
         prefix = ""
         if starting:
             requested = None
-            if state.get(RESUME) == self.name:  # reopened: by its own submit, or after a question elsewhere
+            # a form left unfinished by a long pause (a new session carries the slots over,
+            # not the form) is running still in form_last with a question pending
+            interrupted = state.get(LAST) == self.name and bool(state.get("requested_slot")) and self.progress(state)
+            if state.get(RESUME) == self.name or interrupted:  # reopened: by its own submit, or to come back
                 updates[RESUME] = None
-                if state.get(EXIT) == "paused" or state.get(LAST) == self.name:
+                if state.get(LAST) == self.name:
                     prefix = f"好的，我们接着刚才的{self.title}，您前面的回答都还在。\n"
             else:
                 updates.update(self.clear())

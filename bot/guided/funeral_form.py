@@ -10,6 +10,7 @@ from .. import funeral_checklist as fc
 from ..assistant import Button
 from ..normalize import compact
 from .engine import (
+    CORRECTION,
     REGION, YES_NO_BUTTONS, GuidedForm, Outcome, hukou_answer, region_buttons, region_in,
     text_reply, yes_no,
 )
@@ -60,7 +61,7 @@ class FuneralForm(GuidedForm):
             out["fun_natural"] = True
         elif self._UNNATURAL.search(t):
             out["fun_natural"] = False
-        elif requested == "fun_natural":
+        elif requested == "fun_natural" and not (CORRECTION.match(t) and out):
             yes = yes_no(text)
             if yes is not None:
                 out["fun_natural"] = yes
