@@ -189,6 +189,14 @@ class Assistant:
         buttons = short_buttons(service_code) + (city_buttons() if ask_city else [])
         return Reply(text_out, html, buttons, service=service_code, kind="guide")
 
+    def operator_answer(self, service_code: str, text: str, region_code: Optional[str] = None) -> Optional[dict]:
+        """For the staff console's assist mode: the FAQ answer to read aloud above the guide."""
+        a = self.select_answer(service_code, text, region_code)
+        if a is None:
+            return None
+        legal = render.macro("sections.j2", "legal_line", "text", items=a.legal_basis)
+        return {"id": a.entry_id, "text": a.text, "legal": legal, "sample": a.sample}
+
     def local_facts(self, service_code: str, region_code: str, question: str = "",
                     age: Optional[int] = None, office_code: Optional[str] = None) -> Reply:
         """After the city arrives: what is local about the pending question, briefly."""

@@ -114,3 +114,10 @@ def test_regional_answer_overrides_the_national_one(catalog):
     assert local.regional == "zhejiang" and local.text.startswith("不用申请")
     assert entry.answer_for([]).text.startswith("看当地")
     assert entry.answer_for(["hunan-chenzhou", "hunan"]).regional is None
+
+
+def test_operator_answer_for_the_console(assistant):
+    got = assistant.operator_answer("marriage.divorce", "冷静期能撤回吗")
+    assert got["id"] == "marriage.divorce.withdraw" and got["text"].startswith("可以撤回")
+    assert got["legal"].startswith("依据：") and "第1077条" in got["legal"]
+    assert assistant.operator_answer("marriage.divorce", "离婚") is None
