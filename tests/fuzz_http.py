@@ -44,6 +44,10 @@ class TracebackCatcher(logging.Handler):
         self.last = ""
 
     def emit(self, record: logging.LogRecord) -> None:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        if record.exc_info and isinstance(record.exc_info[1], HttpProcessingError):
+            return  # a request that is not valid HTTP: aiohttp answers 400 itself
         if record.exc_info:
             self.last = logging.Formatter().formatException(record.exc_info)
         else:

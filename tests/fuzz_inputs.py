@@ -164,8 +164,12 @@ class Tally:
             self.crashes += 1
         else:
             self.lost += 1
-        if sum(1 for e in self.examples if e["kind"] == kind and e["where"] == where) < 3:
-            self.examples.append({"kind": kind, "where": where, "input": short(given, 300), "detail": detail[-3000:]})
+        lines = [line for line in detail.splitlines() if line.strip()]
+        signature = lines[-1][:120] if lines else ""  # the exception, or what was wrong
+        same = [e for e in self.examples if (e["kind"], e["where"], e["signature"]) == (kind, where, signature)]
+        if len(same) < 2 and len(self.examples) < 40:
+            self.examples.append({"kind": kind, "where": where, "signature": signature, "input": short(given, 300),
+                                  "detail": detail[-3000:]})
 
     def crash(self, where: str, given: Any, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
