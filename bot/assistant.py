@@ -8,7 +8,7 @@ call the same methods.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, List, Optional
 
 from . import render
@@ -184,6 +184,8 @@ class Assistant:
         ask_city = region_code is None and (a.needs_region or g.service.needs_region)
         # a local question answered with local facts: they replace the national "由各地规定"
         lead = not (a.needs_region and region_code and local["data"])
+        if not lead and g.local_scope:  # cite the local documents the figures come from
+            a = replace(a, legal_basis=list(g.legal_basis[-2:]))
         text_out, html = _both(render.macro, "sections.j2", "short", g=g, a=a, local=local, ask_city=ask_city,
                                lead=lead)
         buttons = short_buttons(service_code) + (city_buttons() if ask_city else [])
