@@ -171,6 +171,14 @@ def _cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_booking(args: argparse.Namespace) -> int:
+    from .booking import BookingService
+
+    BookingService(args.db_url).unlock(args.code)
+    print(f"self-service unlocked for booking {args.code.strip().upper()}")
+    return 0
+
+
 def _cmd_export_nlu(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -267,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--display-name", default=None, help="name shown in the console (default: NAME)")
     st.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     st.set_defaults(func=_cmd_staff)
+
+    bk = sub.add_parser("booking", help="office tools for registration bookings")
+    bk.add_argument("action", choices=["unlock"],
+                    help="unlock: lift the self-service lock after wrong answers (identity checked at the office)")
+    bk.add_argument("code", help="the booking's confirmation code")
+    bk.set_defaults(func=_cmd_booking)
 
     ex = sub.add_parser("export-nlu", help="reviewed examples from the console as Rasa NLU YAML")
     ex.add_argument("--out", default=None, help="file to write (default: stdout)")

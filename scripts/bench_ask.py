@@ -46,7 +46,7 @@ def main() -> int:
     if args.url:
         url, token = args.url, args.token
     else:
-        stack = Stack(rasa_port=free_port(), action_port=free_port(), web_port=None).start()
+        stack = Stack(rasa_port=free_port(), action_port=free_port(), web_port=None, tracker_db=None).start()
         url, token = stack.rasa_url, stack.token
     startup = time.perf_counter() - t0
     try:

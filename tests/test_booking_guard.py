@@ -189,3 +189,17 @@ def test_a_burst_of_simultaneous_guesses_cannot_pass_the_limit_postgres(pg_url, 
     assert outcomes.count("not_found") <= guard.CODE_FAILURES
     assert outcomes.count("locked") >= len(outcomes) - guard.CODE_FAILURES
     assert svc.access(code, "1234", "c:later").outcome == "locked"
+
+
+
+def test_the_office_unlocks_a_code_from_the_command_line(db_url, schedules):
+    """`python -m bot booking unlock CODE` lifts the lock that wrong answers set."""
+    from bot.__main__ import main
+
+    svc = BookingService(db_url, schedules, today=lambda: TODAY)
+    code = book(svc)
+    for wrong in wrong_guesses(guard.CODE_FAILURES + 1):
+        svc.access(code, wrong, "c:attacker")
+    assert svc.access(code, "1234", "c:owner").outcome == "locked"
+    assert main(["--db-url", db_url, "booking", "unlock", code.lower()]) == 0
+    assert svc.access(code, "1234", "c:owner").outcome == "ok"

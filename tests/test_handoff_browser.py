@@ -94,6 +94,7 @@ def test_operator_replies_reach_the_citizens_page(stack, browser):
         page.fill("#input", "我在郴州，想问低保")
         page.press("#input", "Enter")
         page.wait_for_selector(".msg.user:has-text('我在郴州')")
+        page.wait_for_selector("#send:not([disabled])")  # the turn has finished
         detail = op.get(f"{base}/api/console/handoffs/{hid}", timeout=10).json()
         assert any("我在郴州" in line["text"] for line in detail["transcript"])
         assert len(received) == n  # the bot stayed silent

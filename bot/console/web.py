@@ -42,6 +42,7 @@ from ..client import client_address, client_key
 from ..guided.forms import describe_answers
 from ..handoff import HandoffDesk, HandoffError
 from ..review import ReviewDesk, ReviewError
+from ..web.guard import DB_UNAVAILABLE
 from . import assist as assist_mod
 from .auth import Staff, StaffAuth
 
@@ -114,7 +115,7 @@ async def console_guard(request: web.Request, handler):
         raise
     except CATALOG_ERRORS as exc:
         logger.error("console %s: database unavailable (%s)", request.path, type(exc).__name__)
-        resp = web.json_response({"error": "database unavailable, try again in a moment"}, status=503,
+        resp = web.json_response({"ok": False, "error": DB_UNAVAILABLE}, status=503,
                                  headers={"Retry-After": "5"})
     _no_framing(resp)
     return resp
@@ -397,7 +398,7 @@ async def overview_page(request: web.Request) -> web.Response:
     try:
         ov, view = await asyncio.to_thread(build)
     except CATALOG_ERRORS:
-        return web.json_response({"error": "database unavailable"}, status=503)
+        return web.json_response({"ok": False, "error": DB_UNAVAILABLE}, status=503)
     return _page("console_overview.html.j2", v=ov, pct=_pct, secs=_secs, **view)
 
 
@@ -406,7 +407,7 @@ async def overview_json(request: web.Request) -> web.Response:
     try:
         ov = await asyncio.to_thread(stats.overview, db_url, 14)
     except CATALOG_ERRORS:
-        return web.json_response({"error": "database unavailable"}, status=503)
+        return web.json_response({"ok": False, "error": DB_UNAVAILABLE}, status=503)
     return web.json_response({
         "days": [d.isoformat() for d in ov.days], "per_day_total": ov.per_day_total, "per_service": ov.per_service,
         "questions": ov.questions, "fallback_rate": ov.fallback_rate, "handoffs": ov.handoffs,

@@ -225,7 +225,8 @@ class Bridge:
             await self.push_staff_messages(bot, chat_id)
             return True
         async with self.typing(bot, chat_id):
-            result = await rasa_client.send(self.http, self.rasa_url, sender_id(chat_id), message, metadata)
+            result = await rasa_client.send(self.http, self.rasa_url, sender_id(chat_id), message, metadata,
+                                            token=self.settings.rasa_token or None)
         if not result.ok:
             self.remember_pending(chat_id, message, metadata)
             await self.send_reply(bot, chat_id, Assistant.unavailable(self.settings.hotline),
