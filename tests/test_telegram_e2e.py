@@ -48,8 +48,9 @@ async def test_traditional_chinese_and_a_region_follow_up(tg_bot, telegram):
     await telegram.send_text(chat, "低保怎麼申請")
     ask = await telegram.wait_for(chat, lambda m: "城市" in m["visible"], timeout=60)
     assert "杭州" in buttons_of(ask)
+    n = len(telegram.sent_to(chat))
     await telegram.press_button(chat, "秦皇岛")
-    guide = await telegram.wait_for(chat, _guide("最低生活保障"), timeout=60)
+    guide = await telegram.wait_for(chat, _guide("最低生活保障"), after=n, timeout=60)
     assert "秦皇岛" in guide["visible"]
 
 
