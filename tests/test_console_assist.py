@@ -161,3 +161,16 @@ async def test_catalogue_down_is_a_503_not_a_crash(fake_parse, tmp_path):
         assert (await client.get("/api/console/guide", params={"service": "assistance.dibao"})).status == 503
     finally:
         await client.close()
+
+
+async def test_guide_puts_the_faq_answer_to_the_callers_question_first(staff_client):
+    """The operator reads out the direct answer (with its legal basis) before the guide."""
+    resp = await staff_client.get("/api/console/guide",
+                                  params={"service": "marriage.divorce", "text": "离婚冷静期是多少天"})
+    data = await resp.json()
+    assert resp.status == 200 and data["faq"] is not None
+    assert "30" in data["faq"]["text"] and "民法典" in data["faq"]["legal"]
+    plain = await (await staff_client.get("/api/console/guide", params={"service": "marriage.divorce"})).json()
+    assert plain["faq"] is None and plain["text"] == data["text"]
+    too_long = await staff_client.get("/api/console/guide", params={"service": "marriage.divorce", "text": "问" * 2001})
+    assert too_long.status == 400

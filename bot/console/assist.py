@@ -63,11 +63,16 @@ def region_of(catalog: Catalog, text: Optional[str]) -> Optional[Dict[str, str]]
     return {"code": ref.code, "name": catalog.region_index().full_name(ref.code)}
 
 
-def guide(catalog: Catalog, service: str, region_code: Optional[str], age: Optional[int] = None) -> Dict[str, Any]:
-    reply = Assistant(catalog).guide(service, region_code, age)
+def guide(catalog: Catalog, service: str, region_code: Optional[str], age: Optional[int] = None,
+          text: str = "") -> Dict[str, Any]:
+    """The guide, its read-aloud version and, when the caller's words match one, the FAQ
+    answer (with its legal basis) for the operator to read out first."""
+    a = Assistant(catalog)
+    reply = a.guide(service, region_code, age)
     g = catalog.guide(service, region_code, age)
     return {"service": service, "text": reply.text, "html": reply.html,
-            "read_aloud": render.render("read_aloud.j2", fmt="text", g=g)}
+            "read_aloud": render.render("read_aloud.j2", fmt="text", g=g),
+            "faq": a.operator_answer(service, text, region_code) if text.strip() else None}
 
 
 def as_dicts(items: List[Candidate]) -> List[Dict[str, Any]]:

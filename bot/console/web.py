@@ -228,8 +228,9 @@ async def guide(request: web.Request) -> web.Response:
     service = request.query.get("service", "")
     region_text = request.query.get("region") or None
     age_raw = request.query.get("age") or None
-    if len(service) > 100 or (region_text and len(region_text) > 64):
-        return web.json_response({"error": "service or region too long"}, status=400)
+    caller_text = request.query.get("text", "")
+    if len(service) > 100 or (region_text and len(region_text) > 64) or len(caller_text) > 2000:
+        return web.json_response({"error": "service, region or text too long"}, status=400)
     if age_raw is not None and not (_AGE.match(age_raw) and int(age_raw) <= 130):
         return web.json_response({"error": "age: a whole number from 0 to 130"}, status=400)
     age = int(age_raw) if age_raw is not None else None
@@ -240,7 +241,8 @@ async def guide(request: web.Request) -> web.Response:
         region = assist_mod.region_of(catalog, region_text) if region_text else None
         if region_text and region is None:
             return 400, {"error": "unknown region"}
-        return 200, {**assist_mod.guide(catalog, service, region["code"] if region else None, age), "region": region}
+        return 200, {**assist_mod.guide(catalog, service, region["code"] if region else None, age, caller_text),
+                     "region": region}
 
     try:
         status, data = await asyncio.to_thread(build)

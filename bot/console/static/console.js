@@ -13,6 +13,9 @@
   var readAloud = document.getElementById("read-aloud");
   var guideText = document.getElementById("guide-text");
   var copyStatus = document.getElementById("copy-status");
+  var faqBox = document.getElementById("faq-answer");
+  var faqText = document.getElementById("faq-text");
+  var faqLegal = document.getElementById("faq-legal");
   var chosen = null;
   var timer = null;
   var seq = 0;
@@ -68,9 +71,14 @@
     var q = new URLSearchParams({ service: service });
     if (region.value.trim()) { q.set("region", region.value.trim()); }
     if (age.value) { q.set("age", age.value); }
+    if (text.value.trim()) { q.set("text", text.value.trim().slice(0, 2000)); }
     fetch("/api/console/guide?" + q.toString(), { credentials: "same-origin" }).then(json).then(function (r) {
       if (r.status === 400) { status.textContent = "没有找到这个地区，请检查地区名称。"; return; }
       if (r.status !== 200) { status.textContent = "暂时无法显示指南。"; return; }
+      var faq = r.data.faq;
+      faqBox.hidden = !faq;
+      faqText.textContent = faq ? faq.text : "";
+      faqLegal.textContent = faq ? faq.legal : "";
       readAloud.textContent = r.data.read_aloud;
       guideText.textContent = r.data.text;
       copyStatus.textContent = "";
