@@ -181,6 +181,19 @@ async def test_bad_requests(fake_rasa, settings, body):
         await client.close()
 
 
+@pytest.mark.parametrize("path", ["/api/chat", "/api/feedback"])
+@pytest.mark.parametrize("raw", [b"[" * 5000 + b"]" * 5000, b'{"a":' * 2000 + b"1" + b"}" * 2000, b"\xff\xfe{"],
+                         ids=["deep-list", "deep-dict", "bad-bytes"])
+async def test_bodies_the_json_parser_cannot_take_are_a_400(fake_rasa, settings, path, raw):
+    """Nesting too deep for the parser (RecursionError) or bad bytes: 400, never a 500."""
+    client = await client_for(fake_rasa[0], settings)
+    try:
+        resp = await client.post(path, data=raw, headers={"Content-Type": "application/json"})
+        assert resp.status == 400 and (await resp.json())["ok"] is False
+    finally:
+        await client.close()
+
+
 async def test_empty_message_is_answered_locally(fake_rasa, settings):
     url, received, _ = fake_rasa
     client = await client_for(url, settings)

@@ -42,7 +42,7 @@ from ..client import client_address, client_key
 from ..guided.forms import describe_answers
 from ..handoff import HandoffDesk, HandoffError
 from ..review import ReviewDesk, ReviewError
-from ..web.guard import DB_UNAVAILABLE
+from ..web.guard import BAD_JSON, DB_UNAVAILABLE
 from . import assist as assist_mod
 from .auth import Staff, StaffAuth
 
@@ -199,7 +199,7 @@ async def me(request: web.Request) -> web.Response:
 async def assist(request: web.Request) -> web.Response:
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except BAD_JSON:
         return web.json_response({"error": "invalid JSON"}, status=400)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip() or len(text) > 2000:
@@ -328,7 +328,7 @@ async def handoff_take(request: web.Request) -> web.Response:
 async def _json_body(request: web.Request) -> dict:
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except BAD_JSON:
         body = None
     return body if isinstance(body, dict) else {}
 

@@ -24,6 +24,9 @@ MINUTE = timedelta(minutes=1)
 # behind one NAT address shares the client limit, hence the larger number.
 LIMITS: Dict[str, Tuple[int, int]] = {"chat": (120, 30), "feedback": (30, 10)}
 DB_UNAVAILABLE = "数据库暂时不可用，请稍后重试"
+# what a malformed request body raises in request.json(): bad JSON, bad UTF-8, or
+# nesting too deep for the parser (RecursionError) — each answered with a 400
+BAD_JSON = (ValueError, UnicodeDecodeError, RecursionError)
 TROUBLE_SECONDS = 10.0  # after a database failure, skip optional database work this long
 
 

@@ -100,7 +100,7 @@ async def chat(request: web.Request) -> web.Response:
     settings: Settings = request.app["settings"]
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except guard.BAD_JSON:
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
     if not isinstance(body, dict):
         return web.json_response({"ok": False, "error": "invalid request"}, status=400)
@@ -232,7 +232,7 @@ async def feedback(request: web.Request) -> web.Response:
     """有帮助 / 没帮助 under a guide: {"service", "helpful"}, for a guide this conversation got."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except guard.BAD_JSON:
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
     if not isinstance(body, dict) or not isinstance(body.get("helpful"), bool) \
             or not isinstance(body.get("service"), str) or not 0 < len(body["service"]) <= 64:
