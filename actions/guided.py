@@ -1,4 +1,4 @@
-"""Rasa adapters for the guided forms in ``bot.guided.forms``.
+"""Rasa adapters for the guided forms in ``bot.guided`` (see ``bot/guided/forms.py``).
 
 For each form a ``validate_<form>`` action (a FormValidationAction whose ``run`` hands
 the latest message and the slots to the form and returns its answer as events) and an
