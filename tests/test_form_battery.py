@@ -11,9 +11,10 @@ A conversation passes when
 
 The script may hold more answers than the form asks for (the order of questions
 depends on the answers): the conversation stops at its intended end. Messages: plain
-text; ``@N`` sends the payload of button N (1-based) of the last reply; ``{code}`` (``{code_lower}``) is the confirmation code of a booking made earlier in the same
-conversation; ``@new-session`` starts a new Rasa session (a long pause).
-``python -m pytest tests/test_form_battery.py -m slow`` runs it (``make test`` too);
+text; ``@N`` sends the payload of button N (1-based) of the last reply; ``{code}``
+(``{code_lower}``) is the confirmation code of a booking made earlier in the same
+conversation; ``@new-session`` lets two hours pass (the next message opens a new
+Rasa session). ``python -m pytest tests/test_form_battery.py`` runs it (``make test`` too);
 the figures go to ``reports/form-battery.md``.
 """
 from __future__ import annotations
