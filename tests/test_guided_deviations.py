@@ -143,3 +143,13 @@ def test_dont_know_the_code_is_not_a_stop(guided):  # noqa: F811
     t.say("查询预约", "manage_booking")
     reply = t.say("不记得了", "stop", 0.95)
     assert t.active and "预约成功的那条消息" in reply
+
+
+def test_changing_the_kind_while_the_time_is_asked_starts_over_at_the_office(guided):  # noqa: F811
+    t = Talk(guided, "booking_form")
+    t.say("预约离婚登记", "book_appointment")
+    t.say("西湖区")
+    t.say("11月26日")
+    assert t.asked == "book_time"
+    t.say("还是改成结婚登记吧")
+    assert t.active and t.state["book_kind"] == "marriage" and t.state["book_day"] is None

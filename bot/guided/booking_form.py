@@ -244,8 +244,9 @@ class BookingForm(GuidedForm):
                     out["book_time"] = None
                     out["book_confirm"] = None
         if requested == "book_time" or (requested == "book_confirm" and "book_day" not in out):
-            if state.get("book_day") and state.get("book_office"):
-                spans = [(s.start, s.end) for s in self.slots_of({**state, **out})]
+            merged = {**state, **out}  # a change of kind in this message clears the day and the office
+            if merged.get("book_day") and merged.get("book_office"):
+                spans = [(s.start, s.end) for s in self.slots_of(merged)]
                 start = parse.parse_time(text, spans)
                 if start:
                     out["book_time"] = start
