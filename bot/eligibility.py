@@ -185,9 +185,11 @@ _RULE_FIELDS = (
     "sample", "unverified", "typical", "local_only", "automatic", "valid_from", "min_age",
     "requires_local_hukou", "hukou_label", "non_local_note", "economic", "care_levels",
     "care_not_needed_from_age", "bands", "amount_text", "not_eligible_note", "apply", "notes", "source",
+    "excluded_economic", "excluded_note",
 )
 _BOOL_FIELDS = ("sample", "unverified", "typical", "local_only", "automatic", "requires_local_hukou")
-_TEXT_FIELDS = ("hukou_label", "non_local_note", "amount_text", "not_eligible_note", "apply", "source")
+_TEXT_FIELDS = ("hukou_label", "non_local_note", "amount_text", "not_eligible_note", "apply", "source",
+                "excluded_note")
 _NOT_INHERITED = ("typical", "local_only")
 _NATIONAL_REQUIRED = ("min_age", "apply", "source")
 
@@ -289,7 +291,7 @@ def _check_rule(c: Checker, raw: Any, where: str, national: bool) -> Dict[str, A
             out[key] = c.whole(value, w, 0, 150)
         elif key == "valid_from":
             out[key] = c.date(value, w)
-        elif key == "economic":
+        elif key in ("economic", "excluded_economic"):
             out[key] = c.choices(value, w, ECONOMIC)
         elif key == "care_levels":
             out[key] = c.choices(value, w, CARE_LEVELS)
@@ -661,6 +663,15 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
             unmet.append(f"这项面向{wanted}老人，老人家里{ECONOMIC_STATE[p.economic]}")
         else:
             pieces.append(f"{ECONOMIC_LABELS[p.economic]}老人")
+
+    # covered elsewhere (养老服务消费补贴 is not for 特困人员, whose care the 供养 pays):
+    # refused when the situation is excluded, never granted while it is unknown
+    excluded = r.get("excluded_economic")
+    if excluded:
+        if p.economic in excluded:
+            unmet.append(r.get("excluded_note") or f"老人{ECONOMIC_STATE[p.economic]}，不在这项补贴的范围内")
+        elif p.economic is None and "economic" not in missing:
+            missing.append("economic")
 
     age_piece = f"年满{min_age}周岁"
     care_piece = None

@@ -86,7 +86,7 @@ def precheck(a: Party, b: Party, on: date) -> PrecheckResult:
         if p.previous == "divorced":
             res.materials.append(f"{who}：离婚证或人民法院的离婚判决书、调解书（如登记系统中的婚姻状况与申报不一致时需要）")
         elif p.previous == "widowed":
-            res.materials.append(f"{who}：原配偶的死亡医学证明（或死亡证明）和原结婚证（如登记系统中的婚姻状况与申报不一致时需要）")
+            res.materials.append(f"{who}：原配偶的《居民死亡医学证明》（2026年7月1日前开具的为《居民死亡医学证明（推断）书》）和原结婚证（如登记系统中的婚姻状况与申报不一致时需要）")
     res.notes.append("2025年5月10日起，办理结婚登记不再需要户口簿，可以在全国任一婚姻登记机关办理，不收取费用。")
     res.notes.append("双方须本人亲自到场，不能委托他人代办。")
     return res

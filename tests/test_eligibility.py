@@ -606,3 +606,38 @@ def test_allowance_never_drops_with_age(rules, age, region):
     younger = run(rules, age, region, True).benefit("elder.age_allowance").monthly
     older = run(rules, age + 1, region, True).benefit("elder.age_allowance").monthly
     assert younger is not None and older >= younger
+
+
+# --------------------------------------------------------------------------- 养老服务消费补贴 and 特困人员 (issue 16)
+
+
+@pytest.mark.parametrize("region", [None, "zhejiang-hangzhou", "hunan-chenzhou", "liaoning-yingkou"])
+@pytest.mark.parametrize("care", ["moderate", "severe", "total"])
+def test_care_voucher_is_never_granted_to_a_tekun_elder(rules, region, care):
+    result = run(rules, 75, region, True, "tekun", care, True)
+    b = result.benefit("elder.care_voucher")
+    assert b.status is N
+    assert not b.granted and b not in result.granted
+    assert "特困" in b.reason
+    text = render_text(result)
+    granted_lines = [line for line in text.splitlines() if line.startswith(("【符合】", "【可能符合】"))]
+    assert not any("养老服务消费补贴" in line for line in granted_lines), text
+    assert "养老服务消费补贴" not in text.split("怎么办理：")[-1].split("\n\n")[0]  # no "how to apply" for it
+
+
+def test_care_voucher_waits_for_the_economic_answer(rules):
+    # while it is unknown whether the elder is 特困, the voucher is not promised
+    b = run(rules, 75, "liaoning-yingkou", True, None, "severe", True).benefit("elder.care_voucher")
+    assert b.status is U
+    assert "economic" in b.missing
+    for economic in ("dibao", "low_income", "none"):
+        b = run(rules, 75, "liaoning-yingkou", True, economic, "severe", True).benefit("elder.care_voucher")
+        assert b.status is E and "800元" in b.amount and "据公开报道" in b.amount
+
+
+def test_care_voucher_exclusion_is_validated(raw):
+    data = copy.deepcopy(raw)
+    set_path(data, ["regions", "national", "benefits", "elder.care_voucher", "excluded_economic"], ["rich"])
+    with pytest.raises(RulesError) as err:
+        rules_from_mapping(data, "eligibility.yml")
+    assert "regions.national.benefits.elder.care_voucher.excluded_economic.0" in str(err.value)

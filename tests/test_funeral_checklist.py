@@ -108,12 +108,14 @@ def test_hukou_cancellation_at_the_hukou_police_station(rules):
     step = next(s for s in make(rules).steps if s.key == "hukou")
     assert step.where == "逝者户籍所在地的派出所"
     assert "安葬前" in step.time_limit and "一个月" in step.time_limit
-    assert "死亡证明（户口注销联）" in step.bring
+    assert "死亡证明（纸质版或电子证照；旧版带户口注销联）" in step.bring
 
 
 def test_cremation_needs_the_death_certificate(rules):
     step = next(s for s in make(rules).steps if s.key == "cremation")
-    assert step.bring[0] == "死亡证明（火化联）"
+    assert step.bring[0] == "死亡证明（纸质版或电子证照；旧版带火化联）"
+    assert "第13条" not in step.source and "第4条" not in step.source  # 1997/2012 article numbers
+    assert "2026年3月30日" in step.source
     transport = next(s for s in make(rules).steps if s.key == "transport")
     assert "殡仪馆" in transport.where
 
@@ -123,6 +125,7 @@ def test_bank_is_always_last(rules):
         step = make(rules, pension=pension).steps[-1]
         assert step.key == "bank"
         assert "5万元" in step.money and "2024年6月1日" in step.money and "开户银行" in step.where
+        assert "同一家银行" in step.money and "配偶、子女、父母" in step.money  # per bank, named relatives
 
 
 # --------------------------------------------------------------------------- fee waiver
@@ -263,10 +266,20 @@ def test_plain_parent_dict_resolves_local_rules(rules):
 # --------------------------------------------------------------------------- notes and text
 
 
-def test_hangzhou_one_stop_note_replaces_the_national_note(rules):
-    assert any("免费代办" in n for n in make(rules).notes)
+def test_hangzhou_proxy_service_is_flagged_as_unverified(rules):
+    notes = make(rules).notes
+    proxy = [n for n in notes if "免费全程代办" in n]
+    assert proxy and all("示例数据" in n and "尚未核实" in n for n in proxy)
     national = make(rules, region="hunan-chenzhou").notes
-    assert any("一件事" in n for n in national) and not any("免费代办" in n for n in national)
+    assert any("一件事" in n for n in national) and not any("代办" in n for n in national)
+
+
+@pytest.mark.parametrize("county", ["zhejiang-hangzhou-tonglu", "zhejiang-hangzhou-chunan", "zhejiang-hangzhou-jiande",
+                                    "zhejiang-hangzhou-fuyang", "zhejiang-hangzhou-linan"])
+def test_hangzhou_free_basic_services_are_limited_to_the_urban_districts(rules, county):
+    step = next(s for s in make(rules, region=county).steps if s.key == "cremation")
+    assert step.money_kind != "waived"
+    assert "杭州市区" in " ".join(step.notes) + step.source
 
 
 def test_render_text_starts_with_condolence_and_lists_every_step(rules):

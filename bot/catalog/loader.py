@@ -230,7 +230,8 @@ def _check_entry_points(shown: str, entries: List[EntryPoint], services: Dict[st
     return good
 
 
-_TEXT_FIELDS = ("summary", "conditions", "materials", "steps", "fees", "time_limit", "notes", "apply_online")
+_TEXT_FIELDS = ("summary", "conditions", "materials", "steps", "fees", "time_limit", "notes", "national_notes",
+                "apply_online")
 
 
 def _service_fields(svc: Service) -> dict:

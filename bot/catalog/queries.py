@@ -68,6 +68,19 @@ class SourceInfo:
     sample: bool
 
 
+def _unique_legal_basis(items) -> List[dict]:
+    """Each legal basis once: a later layer repeating a title and article adds nothing."""
+    out: List[dict] = []
+    seen = set()
+    for lb in items:
+        key = (lb.get("title"), lb.get("article"))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(dict(lb))
+    return out
+
+
 @dataclass
 class Guide:
     service: ServiceInfo
@@ -272,6 +285,9 @@ class Catalog:
             if office_code:
                 offices, office_code = self._with_office_first(s, offices, service_code, office_code)
 
+        notes = list(fields.get("notes") or [])
+        if not chain_codes:  # examples from named places belong to the national text only
+            notes += list(fields.get("national_notes") or [])
         matched = next((a for a in amounts if a.matches(age)), None)
         min_ages = [a.min_age for a in amounts if a.min_age is not None]
         below = min(min_ages) if (age is not None and matched is None and min_ages and age < min(min_ages)) else None
@@ -283,8 +299,8 @@ class Catalog:
             steps=list(fields.get("steps") or []),
             fees=fields.get("fees", ""),
             time_limit=fields.get("time_limit", ""),
-            notes=list(fields.get("notes") or []),
-            legal_basis=list(fields.get("legal_basis") or []),
+            notes=list(dict.fromkeys(notes)),
+            legal_basis=_unique_legal_basis(fields.get("legal_basis") or []),
             apply_online=fields.get("apply_online"),
             region=chain[0] if chain else None,
             region_full_name=index.full_name(region_code) if region_code else None,

@@ -66,6 +66,10 @@ class Service(Strict):
     fees: str
     time_limit: str
     notes: List[str] = Field(default_factory=list)
+    national_notes: List[str] = Field(
+        default_factory=list,
+        description="examples from named places (深圳、北京 …): shown in the national guide only, never in a local one",
+    )
     legal_basis: List[LegalBasis] = Field(..., min_items=1)
     apply_online: Optional[str] = None
     office_kinds: List[str] = Field(..., min_items=1)
