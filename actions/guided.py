@@ -16,7 +16,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from bot.assistant import Reply
+from bot.assistant import Assistant, Reply
 from bot.guided.forms import FORMS, GUIDED_INTENTS, Guided, GuidedForm, Message, Outcome, funeral_progress
 
 from . import backend
@@ -87,7 +87,12 @@ class GuidedValidation(FormValidationAction, ABC):
 
         turn, apology = await backend.result_or_apology(work, self.name())
         if apology is not None:
-            # end the form; the submit action says nothing more and forgets the answers
+            requested = tracker.get_slot(REQUESTED)
+            if (tracker.active_loop or {}).get("name") == self.form_cls.name and requested:
+                # mid-form: nothing answered so far is lost; the form waits for the same answer again
+                dispatch(dispatcher, Assistant.unavailable_in_form(backend.settings().hotline, self.form_cls.title))
+                return [SlotSet(REQUESTED, requested)]
+            # at the start there is nothing to keep: end the form, its submit says nothing more
             dispatch(dispatcher, apology)
             return [SlotSet(EXIT, "unavailable"), SlotSet(REQUESTED, None), ActiveLoop(None)]
         if turn.reply is not None:

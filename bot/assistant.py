@@ -316,6 +316,13 @@ class Assistant:
         return Reply(t, h, [], kind="unavailable")
 
     @staticmethod
+    def unavailable_in_form(hotline: str, title: str) -> Reply:
+        """The backend failed mid-form: the apology, and the answers so far are kept."""
+        t, h = _both(render.message, "unavailable", hotline=hotline)
+        kt, kh = _both(render.message, "form_kept", title=title)
+        return Reply(f"{t}\n{kt}", f"{h}<br>{kh}", [], kind="unavailable")
+
+    @staticmethod
     def empty_message() -> Reply:
         t, h = _both(render.message, "empty_message")
         return Reply(t, h, [], kind="empty")

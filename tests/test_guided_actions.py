@@ -120,14 +120,31 @@ async def test_status_submit_uses_the_conversation_and_clears_the_digits(rasa_do
     assert slots_of(events)["status_last4"] is None
 
 
-async def test_backend_down_during_a_form_apologises_and_ends_it(rasa_domain, monkeypatch):
+async def test_backend_down_mid_form_apologises_and_keeps_the_answers(rasa_domain, monkeypatch):
     from bot.guided.forms import EligibilityForm
 
     def broken(*args):
         raise OperationalError("select", {}, Exception("db down"))
 
     monkeypatch.setattr(EligibilityForm, "turn", broken)
-    t = tracker("85岁", None, {"requested_slot": "elig_age"}, rasa_domain, active_loop="eligibility_form")
+    slots = {"requested_slot": "region", "elig_age": 87}
+    t = tracker("杭州", None, slots, rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "unavailable" and "12345" in msgs[0]["text"]
+    assert "保留" in msgs[0]["text"]
+    # the form stays active, nothing is cleared, the same question is pending
+    assert not any(e["event"] == "active_loop" for e in events)
+    assert slots_of(events) == {"requested_slot": "region"}
+
+
+async def test_backend_down_as_a_form_starts_apologises_and_ends_it(rasa_domain, monkeypatch):
+    from bot.guided.forms import EligibilityForm
+
+    def broken(*args):
+        raise OperationalError("select", {}, Exception("db down"))
+
+    monkeypatch.setattr(EligibilityForm, "turn", broken)
+    t = tracker("帮我算算养老补贴", "check_eligibility", {}, rasa_domain)
     msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
     assert msgs[0]["custom"]["kind"] == "unavailable" and "12345" in msgs[0]["text"]
     assert {"event": "active_loop", "name": None} in [{"event": e["event"], "name": e.get("name")} for e in events]
