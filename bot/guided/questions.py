@@ -1,84 +1,44 @@
 """Short answers to questions asked in the middle of a form ("冷静期是多少天？" while
 booking): the form answers them and goes on with its own question.
 
-The answers come from the FAQ entries in ``bot/content/faq/*.yml`` (one fact each,
-with its legal basis), restricted to the services the form deals with; without a
-matching entry, the first paragraph of the service's guide. Nothing here decides
+The answers come from the catalogue's FAQ entries (``bot/content/faq/*.yml``, one
+fact each with its legal basis), selected by the same index as a first reply
+(``bot.faq``), restricted to the services the form deals with; without a matching
+entry, the first paragraph of the service's guide. Nothing here decides
 whether a question leaves the form: ``GuidedForm.leaves_for`` does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence
 
-import yaml
-
+from .. import render
 from ..assistant import service_for_intent
-from ..config import CONTENT_DIR
-from ..normalize import compact
 
 if TYPE_CHECKING:
     from .context import Guided
 
-FAQ_DIR = CONTENT_DIR / "faq"
 MAX_CHARS = 300  # an answer inside a form stays short: the form goes on after it
+# Inside a form a message is first of all a possible answer: an FAQ entry must fit it
+# more closely than for a first reply (bot.faq.THRESHOLD) before it is taken as a question.
+IN_FORM_SCORE = 0.5
 
 
-@dataclass(frozen=True)
-class Entry:
-    service: str
-    questions: Tuple[str, ...]
-    keywords: Tuple[str, ...]
-    answer: str
-    basis: str
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS].rstrip() + "……"
 
 
-@lru_cache(maxsize=1)
-def entries() -> Tuple[Entry, ...]:
-    out: List[Entry] = []
-    for path in sorted(FAQ_DIR.glob("*.yml")) if FAQ_DIR.is_dir() else []:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        for raw in data.get("faq") or []:
-            if not isinstance(raw, dict) or not raw.get("answer") or not raw.get("service"):
-                continue
-            basis = "；".join(
-                f"{b.get('title', '')}{b.get('article', '')}" for b in raw.get("legal_basis") or []
-                if isinstance(b, dict) and b.get("title"))
-            out.append(Entry(str(raw["service"]), tuple(str(q) for q in raw.get("questions") or []),
-                             tuple(str(k) for k in raw.get("keywords") or []), str(raw["answer"]).strip(), basis))
-    return tuple(out)
-
-
-def _overlap(a: str, b: str) -> float:
-    """Share of the question's character bigrams found in a known question."""
-    grams = {a[i:i + 2] for i in range(len(a) - 1)}
-    if not grams:
-        return 0.0
-    other = {b[i:i + 2] for i in range(len(b) - 1)}
-    return len(grams & other) / len(grams)
-
-
-def faq_answer(text: str, services: Sequence[str]) -> Optional[str]:
-    """The FAQ entry of ``services`` that best answers ``text``, or None."""
-    t = compact(text)
-    best: Tuple[float, Optional[Entry]] = (0.0, None)
-    for e in entries():
-        if e.service not in services:
-            continue
-        keywords = sum(1 for k in e.keywords if k and k in t)
-        similar = max((_overlap(t, compact(q)) for q in e.questions), default=0.0)
-        score = similar + 0.25 * keywords
-        if score > best[0]:
-            best = (score, e)
-    score, entry = best
-    if entry is None or score < 0.5:
+def faq_answer(ctx: Guided, text: str, services: Sequence[str], region: Optional[str] = None) -> Optional[str]:
+    """The best FAQ answer (the catalogue's own index, as for a first reply) among the
+    entries of ``services``, with its legal basis in one line; None when none fits."""
+    index = ctx.assistant.catalog.faq()
+    matches = [ranked[0] for ranked in (index.scores(text, s) for s in services) if ranked]
+    best = max(matches, key=lambda m: m.score, default=None)
+    if best is None or best.score < max(IN_FORM_SCORE, index.threshold):
         return None
-    answer = entry.answer if len(entry.answer) <= MAX_CHARS else entry.answer[:MAX_CHARS].rstrip() + "……"
-    return answer + (f"（依据：{entry.basis}）" if entry.basis else "")
+    chain = [r.code for r in ctx.assistant.catalog.region_index().chain(region)] if region else []
+    a = best.faq.answer_for(chain)
+    legal = render.macro("sections.j2", "legal_line", "text", items=a.legal_basis) if a.legal_basis else ""
+    return _short(a.text) + (f"\n{legal}" if legal else "")
 
 
 def answer(ctx: Guided, text: str, intent: Optional[str], related: Sequence[str], region: Optional[str]
@@ -87,7 +47,8 @@ def answer(ctx: Guided, text: str, intent: Optional[str], related: Sequence[str]
     the message as not understood)."""
     services = [s for s in (service_for_intent(i) for i in related) if s]
     own = service_for_intent(intent) if intent in related else None
-    found = faq_answer(text, [own] if own else services) or (faq_answer(text, services) if own else None)
+    found = (faq_answer(ctx, text, [own] if own else services, region)
+             or (faq_answer(ctx, text, services, region) if own else None))
     if found:
         return found
     if own is None or ctx.assistant.catalog.service(own) is None:
