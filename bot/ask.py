@@ -16,6 +16,7 @@ import requests
 
 from .assistant import Assistant
 from .channel_input import prepare_text
+from .rasa_client import last_user_intent
 from .rasa_reply import guide_service, merge_messages
 
 
@@ -46,14 +47,6 @@ class RasaClient:
         r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params, timeout=self.timeout)
         r.raise_for_status()
         return last_user_intent(r.json())
-
-
-def last_user_intent(tracker: Dict[str, Any]) -> Dict[str, Any]:
-    """The NLU intent of the last user event of a tracker dump (``latest_message`` without events)."""
-    for ev in reversed(tracker.get("events") or []):
-        if isinstance(ev, dict) and ev.get("event") == "user":
-            return ((ev.get("parse_data") or {}).get("intent")) or {}
-    return (tracker.get("latest_message") or {}).get("intent") or {}
 
 
 def summarise(text: str, raw: List[Dict[str, Any]], intent: Dict[str, Any]) -> Dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from .catalog import models
 from .catalog.db import session_scope
 from .privacy import mask_personal
+from .rasa_client import last_user_intent
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("minzheng.audit")
@@ -248,7 +249,8 @@ async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turn
     loop = (tracker.get("active_loop") or {}).get("name") or slots.get("form_last")
     if loop:
         understood["form"] = loop
-    intent = ((tracker.get("latest_message") or {}).get("intent") or {}).get("name")
+    # the last user event's intent: latest_message stays a form's first message inside a form
+    intent = last_user_intent(tracker).get("name")
     if intent:
         understood["last_intent"] = intent
     return lines[-turns:], understood

@@ -121,3 +121,11 @@ async def restart(session: ClientSession, rasa_url: str, sender: str) -> bool:
     except (ClientError, asyncio.TimeoutError):
         logger.warning("Rasa unavailable for restart")
         return False
+
+
+def last_user_intent(tracker: Dict[str, Any]) -> Dict[str, Any]:
+    """The NLU intent of the last user event of a tracker dump (``latest_message`` without events)."""
+    for ev in reversed(tracker.get("events") or []):
+        if isinstance(ev, dict) and ev.get("event") == "user":
+            return ((ev.get("parse_data") or {}).get("intent")) or {}
+    return (tracker.get("latest_message") or {}).get("intent") or {}

@@ -31,7 +31,7 @@ import pytest
 import requests
 import yaml
 
-from bot.ask import last_user_intent
+from bot.rasa_client import last_user_intent
 
 from .conftest import require_model
 

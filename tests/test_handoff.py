@@ -212,3 +212,39 @@ def test_expire_with_a_notice_per_conversation(setup):
     desk.expire(timedelta(minutes=5), lambda u: f"热线（{u.get('region', '全国')}）")
     assert desk.undelivered("web-n1")[0].text == "热线（r1）"
     assert desk.undelivered("web-n2")[0].text == "热线（全国）"
+
+
+async def test_the_handoff_summary_names_the_intent_of_the_last_message_inside_a_form():
+    """Inside a form Rasa's latest_message stays the form's first message; staff must see
+    what the citizen said last, from the last user event."""
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    from bot.handoff import conversation_so_far
+
+    tracker = {
+        "latest_message": {"text": "帮我算算养老补贴", "intent": {"name": "check_eligibility"}},
+        "active_loop": {"name": "eligibility_form"},
+        "slots": {"region": "zhejiang-hangzhou", "elig_age": 87},
+        "events": [
+            {"event": "user", "text": "帮我算算养老补贴", "parse_data": {"intent": {"name": "check_eligibility"}}},
+            {"event": "bot", "text": "老人今年多大年纪？"},
+            {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "human_handoff"}}},
+        ],
+    }
+
+    async def serve(request):
+        return web.json_response(tracker)
+
+    app = web.Application()
+    app.router.add_get("/conversations/{sender}/tracker", serve)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with ClientSession() as http:
+            lines, understood = await conversation_so_far(http, str(server.make_url("")), "t", "web-x")
+    finally:
+        await server.close()
+    assert understood["last_intent"] == "human_handoff"
+    assert understood["form"] == "eligibility_form" and understood["elig_age"] == 87
+    assert lines[-1] == ("citizen", "转人工")
