@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot import channels
 from bot.ages import parse_age
 from bot.funeral_checklist import parse_progress
 from bot.guided.parse import asks_progress, guided_route
@@ -22,7 +23,6 @@ AGE_SLOT = "age"
 AWAITING_SLOT = "awaiting_region"
 ASKED_SLOT = "region_asked"
 OFFICE_SLOT = "office"
-HANDOFF_CHANNELS = ("web", "telegram")  # channels that can carry a live handoff to staff
 
 
 def dispatch(dispatcher: CollectingDispatcher, reply: Reply) -> None:
@@ -308,7 +308,7 @@ class ActionHumanHandoff(Action):
         region = tracker.get_slot(REGION_SLOT)
         channel = ((tracker.latest_message or {}).get("metadata") or {}).get("channel")
         # channels that deliver operator replies (not the REST API used by `bot ask`): else the hotline
-        online = channel in HANDOFF_CHANNELS and await backend.staff_online()
+        online = channels.can_hand_off(channel) and await backend.staff_online()
         wait = backend.settings().handoff_wait_minutes
         reply, _ = await backend.reply_or_apology(lambda a: a.handoff(region, online, wait), self.name())
         dispatch(dispatcher, reply)

@@ -10,43 +10,18 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import requests
 
 from .assistant import Assistant
 from .channel_input import prepare_text
-from .rasa_client import last_user_intent
+from .rasa_client import SyncRasaClient
 from .rasa_reply import guide_service, merge_messages
 
 
-class RasaClient:
-    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0):
-        self.url = url.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-        self.http = requests.Session()
-
-    def send(self, sender: str, message: str) -> List[Dict[str, Any]]:
-        r = self.http.post(
-            f"{self.url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message},
-            timeout=self.timeout,
-        )
-        r.raise_for_status()
-        return r.json()
-
-    def latest_intent(self, sender: str) -> Dict[str, Any]:
-        """The intent NLU gave the conversation's last user message. Read from the last
-        ``user`` event, not from ``latest_message``: Rasa rebuilds that from the events
-        it still applies, and inside a form it leaves out the form's own turns, so
-        ``latest_message`` stays the message that started the form."""
-        params = {"include_events": "AFTER_RESTART"}
-        if self.token:
-            params["token"] = self.token
-        r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params, timeout=self.timeout)
-        r.raise_for_status()
-        return last_user_intent(r.json())
+# the synchronous face of the one Rasa client (bot.rasa_client)
+RasaClient = SyncRasaClient
 
 
 def summarise(text: str, raw: List[Dict[str, Any]], intent: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,6 +1,6 @@
 """Live handoff from the bot to hotline staff (the desk), independent of channels.
 
-A conversation (a Rasa sender id such as ``web-…`` or ``tg-…``) enters the queue when
+A conversation (a Rasa sender id, prefixed by its channel: see ``bot.channels``) enters the queue when
 the citizen asks for a person or the bot fails twice in a row. While it is open the
 channels do not forward the citizen's messages to Rasa: they record them here, and
 deliver what the operator writes. Lifecycle:
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from .catalog import models
 from .catalog.db import session_scope
 from .privacy import mask_personal
+from . import channels, rasa_client
 from .rasa_client import last_user_intent
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class HandoffDesk:
     def request(self, channel: str, sender: str, reason: str, understood: Optional[Dict[str, Any]] = None,
                 transcript: Iterable[Tuple[str, str]] = ()) -> HandoffView:
         """Queue the conversation (or return its open handoff)."""
-        if channel not in ("web", "telegram") or reason not in ("asked", "bot_failed"):
+        if not channels.can_hand_off(channel) or reason not in ("asked", "bot_failed"):
             raise HandoffError("bad channel or reason")
         try:
             with session_scope(self.db_url) as s:
@@ -223,17 +224,8 @@ FORM_ANSWERS = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "fun_pla
 
 async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turns: int = 12):
     """(transcript, understood) from Rasa's tracker: the last messages and the slots."""
-    import asyncio
-
-    from aiohttp import ClientError
-
-    try:
-        async with http.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
-                            params={"token": token}) as resp:
-            if resp.status != 200:
-                return [], {}
-            tracker = await resp.json()
-    except (ClientError, asyncio.TimeoutError, ValueError):
+    tracker = await rasa_client.tracker(http, rasa_url, token, sender)
+    if tracker is None:
         return [], {}
     lines = []
     for ev in tracker.get("events") or []:
@@ -276,16 +268,7 @@ def failed_turns(tracker: dict, kinds=("clarify",)) -> int:
 
 
 async def fetch_tracker(http, rasa_url: str, token: str, sender: str) -> dict:
-    import asyncio
-
-    from aiohttp import ClientError
-
-    try:
-        async with http.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
-                            params={"token": token}) as resp:
-            return await resp.json() if resp.status == 200 else {}
-    except (ClientError, asyncio.TimeoutError, ValueError):
-        return {}
+    return await rasa_client.tracker(http, rasa_url, token, sender) or {}
 
 
 async def failed_twice_with_staff(http, rasa_url: str, token: str, db_url: str, sender: str) -> bool:

@@ -1,6 +1,10 @@
-"""Talk to Rasa's REST channel from a channel (web chat, Telegram).
+"""The one Rasa client of ``bot/``: send, restart, tracker, parse.
 
-One function, used by every front end: send the citizen's prepared message
+Used by the gateway (every channel's turns), the handoff desk (the transcript and
+what the bot understood), the console's assist mode (``parse``) and, through its
+synchronous face ``SyncRasaClient``, ``python -m bot ask``.
+
+``send`` takes the citizen's prepared message
 (see ``bot.channel_input``) and get back whole messages (see
 ``bot.rasa_reply``), or ``ok=False`` when Rasa or the action server is down,
 so the channel can apologise, give the hotline and offer a retry.
@@ -63,17 +67,37 @@ def lost_actions(events: List[Dict[str, Any]]) -> List[str]:
     return lost
 
 
-async def partial_turn(session: ClientSession, rasa_url: str, token: str, sender: str) -> Optional[bool]:
-    """True when an action of ``sender``'s latest turn failed; None when the tracker is unreadable."""
+async def tracker(session: ClientSession, rasa_url: str, token: Optional[str], sender: str,
+                  timeout: Optional[ClientTimeout] = None) -> Optional[Dict[str, Any]]:
+    """The conversation's tracker (Rasa's HTTP API, token required), or None when unreadable."""
     try:
         async with session.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
-                               params={"token": token}, timeout=TRACKER_TIMEOUT) as resp:
+                               params={"token": token or ""}, timeout=timeout or ClientTimeout(total=30)) as resp:
             if resp.status != 200:
                 return None
-            tracker = await resp.json()
+            data = await resp.json()
     except (ClientError, asyncio.TimeoutError, ValueError):
         return None
-    events = tracker.get("events") if isinstance(tracker, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+async def parse(session: ClientSession, rasa_url: str, token: Optional[str], text: str) -> Optional[Dict[str, Any]]:
+    """Rasa's NLU result for ``text`` (``/model/parse``), or None when Rasa is unavailable."""
+    try:
+        async with session.post(f"{rasa_url.rstrip('/')}/model/parse", params={"token": token or ""},
+                                json={"text": text}) as resp:
+            if resp.status != 200:
+                raise ClientError(f"status {resp.status}")
+            return await resp.json()
+    except (ClientError, asyncio.TimeoutError, ValueError) as exc:
+        logger.warning("Rasa parse unavailable: %s", type(exc).__name__)
+        return None
+
+
+async def partial_turn(session: ClientSession, rasa_url: str, token: str, sender: str) -> Optional[bool]:
+    """True when an action of ``sender``'s latest turn failed; None when the tracker is unreadable."""
+    tracker_ = await tracker(session, rasa_url, token, sender, TRACKER_TIMEOUT)
+    events = tracker_.get("events") if isinstance(tracker_, dict) else None
     if not isinstance(events, list):
         return None
     lost = lost_actions([ev for ev in events if isinstance(ev, dict)])
@@ -129,3 +153,39 @@ def last_user_intent(tracker: Dict[str, Any]) -> Dict[str, Any]:
         if isinstance(ev, dict) and ev.get("event") == "user":
             return ((ev.get("parse_data") or {}).get("intent")) or {}
     return (tracker.get("latest_message") or {}).get("intent") or {}
+
+
+class SyncRasaClient:
+    """The same API for synchronous callers (``python -m bot ask``): ``requests``, and
+    its exceptions propagate (the caller turns them into one line for the operator)."""
+
+    def __init__(self, url: str, token: Optional[str] = None, timeout: float = 30.0):
+        import requests
+
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def send(self, sender: str, message: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
+        r = self.http.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=self.timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        params = {"include_events": "AFTER_RESTART"}
+        if self.token:
+            params["token"] = self.token
+        r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params, timeout=self.timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def latest_intent(self, sender: str) -> Dict[str, Any]:
+        """The intent NLU gave the conversation's last user message. Read from the last
+        ``user`` event, not from ``latest_message``: Rasa rebuilds that from the events
+        it still applies, and inside a form it leaves out the form's own turns, so
+        ``latest_message`` stays the message that started the form."""
+        return last_user_intent(self.tracker(sender))

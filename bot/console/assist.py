@@ -6,14 +6,13 @@ and the same catalogue and templates; nothing is stored about the call.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional
 
-from aiohttp import ClientError, ClientSession
+from aiohttp import ClientSession
 
-from .. import render
+from .. import rasa_client, render
 from ..assistant import Assistant, service_for_intent
 from ..catalog.queries import Catalog
 
@@ -42,16 +41,8 @@ def candidates(parse: Dict[str, Any], catalog: Catalog, n: int = 3) -> List[Cand
 
 
 async def parse(http: ClientSession, rasa_url: str, token: str, text: str) -> Optional[Dict[str, Any]]:
-    """Rasa's NLU result for ``text``, or None when Rasa is unavailable."""
-    try:
-        async with http.post(f"{rasa_url.rstrip('/')}/model/parse", params={"token": token},
-                             json={"text": text}) as resp:
-            if resp.status != 200:
-                raise ClientError(f"status {resp.status}")
-            return await resp.json()
-    except (ClientError, asyncio.TimeoutError, ValueError) as exc:
-        logger.warning("Rasa parse unavailable: %s", type(exc).__name__)
-        return None
+    """Rasa's NLU result for ``text``, or None when Rasa is unavailable (bot.rasa_client.parse)."""
+    return await rasa_client.parse(http, rasa_url, token, text)
 
 
 def region_of(catalog: Catalog, text: Optional[str]) -> Optional[Dict[str, str]]:

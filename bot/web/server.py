@@ -20,23 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from sqlalchemy import select
 
-from .. import entry, handoff, rasa_client, stats
-from ..assistant import Assistant, Reply
+from .. import handoff
 from ..catalog import models
 from ..catalog.db import session_scope
 from ..catalog.queries import Catalog
-from ..channel_input import Prepared, prepare_payload, prepare_text
 from ..config import Settings
+from ..gateway import HELD_FULL, HELD_NOTICE, Gateway, Said, message_of, notice  # noqa: F401 - re-exported
 from ..handoff import HandoffDesk
-from ..review import ReviewDesk
 from . import conversation, guard, maintenance
 from .held import HeldMessages
 
@@ -44,22 +41,10 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 16 * 1024
 HEALTH_TIMEOUT = ClientTimeout(total=2)
-HELD_NOTICE = "您的消息已收到，工作人员会尽快回复您，请稍候。"
-HELD_FULL = "抱歉，系统暂时繁忙，您的消息没能送达工作人员。请稍后再发一次，如有急事请拨打热线 {hotline}。"
+CHANNEL = "web"  # its entry in bot.channels
 
 
-def reply_message(reply: Reply) -> Dict[str, Any]:
-    return {
-        "text": reply.text,
-        "html": reply.html,
-        "buttons": [b.as_dict() for b in reply.buttons],
-        "kind": reply.kind,
-        "service": reply.service,
-    }
-
-
-def notice(text: str, kind: str) -> Dict[str, Any]:
-    return {"text": text, "html": html.escape(text, quote=False), "buttons": [], "kind": kind, "service": None}
+reply_message = message_of  # the gateway's message dicts are the page's JSON
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -97,7 +82,7 @@ def _respond(request: web.Request, conv: str, data: Dict[str, Any], status: int 
 
 
 async def chat(request: web.Request) -> web.Response:
-    settings: Settings = request.app["settings"]
+    """The page's wire format to and from the gateway (bot.gateway), which runs the turn."""
     try:
         body = await request.json()
     except guard.BAD_JSON:
@@ -106,126 +91,30 @@ async def chat(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error": "invalid request"}, status=400)
     conv, new = conversation.ensure(request)
     sender_id = conversation.sender_id(conv)
-    verdict = await guard.over_limit(request, "chat", None if new else conv)
-    if verdict is not None:
-        return _respond(request, conv, {"ok": False, "messages": [notice(guard.too_fast_text(verdict),
-                                                                         "rate_limited")]}, status=429)
+
+    async def limit() -> Optional[str]:
+        verdict = await guard.over_limit(request, "chat", None if new else conv)
+        return None if verdict is None else guard.too_fast_text(verdict)
 
     if body.get("entry") is not None:
-        # A QR code: open on its service and office; anything unknown gets the normal welcome.
-        catalog = request.app["catalog"]
-        try:
-            message = await asyncio.to_thread(entry.rasa_message, catalog, body.get("entry"))
-        except Exception:  # catalogue down: still greet, the guide will apologise later
-            logger.warning("entry point lookup failed", exc_info=False)
-            message = None
-        prepared = Prepared(message or "/greet")
+        said = Said.entry(body.get("entry"))
     elif body.get("payload") is not None:
-        prepared = prepare_payload(str(body.get("payload")))
+        said = Said.payload(str(body.get("payload")))
     else:
-        text = body.get("text")
-        prepared = prepare_text(text if isinstance(text, str) else "")
-    if prepared.message is None:
-        local = reply_message(Assistant.for_problem(prepared.problem))
-        return _respond(request, conv, {"ok": True, "messages": [local]})
-
-    typed = body.get("text") if isinstance(body.get("text"), str) and body.get("payload") is None \
-        and body.get("entry") is None else None
-    said = typed if typed is not None else prepared.message
-    desk: HandoffDesk = request.app["desk"]
-    with_staff = await _to_desk(request, sender_id, said)
-    if with_staff == "held":
-        return _respond(request, conv, {"ok": True, "handoff": True, "messages": [notice(HELD_NOTICE, "held")]})
-    if with_staff == "full":
-        text = HELD_FULL.format(hotline=settings.hotline)
-        return _respond(request, conv, {"ok": False, "retry": True, "handoff": True,
-                                        "messages": [notice(text, "unavailable")]})
-    if with_staff:  # a person is serving this conversation: the bot stays silent
-        try:
-            staff = await _staff_messages(desk, sender_id)
-        except Exception:  # noqa: BLE001 - delivered at the next poll
-            staff = []
-        return _respond(request, conv, {"ok": True, "handoff": True, "messages": staff})
-
-    metadata = {"channel": "web", "client": guard.client_of(request)}
-    result = await rasa_client.send(request.app["http"], request.app["rasa_url"], sender_id,
-                                    prepared.message, metadata, token=settings.rasa_token)
-    if not result.ok:
-        apology = Assistant.unavailable(settings.hotline)
-        return _respond(request, conv, {"ok": False, "retry": True, "messages": [reply_message(apology)]})
-    messages = result.messages
-    await _count(request, sender_id, messages, typed)
-    queued = any(m.get("kind") == "handoff_queued" for m in messages)
-    if queued:
-        await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
-                                         desk, "web", sender_id)
-    elif any(m.get("kind") == "clarify" for m in messages) and await _failed_twice(request, sender_id):
-        # the bot did not understand twice in a row: a person takes over if one is signed in
-        await handoff.queue_conversation(request.app["http"], request.app["rasa_url"], settings.rasa_token,
-                                         desk, "web", sender_id, reason="bot_failed")
-        notice_ = Assistant.channel_notice("handoff_after_failures", minutes=settings.handoff_wait_minutes,
-                                           hotline=settings.hotline)
-        messages = [*messages, reply_message(notice_)]
-        queued = True
-    if queued:
-        request.app["held"].mark(sender_id, True)
-    return _respond(request, conv, {"ok": True, "handoff": queued, "messages": messages})
-
-
-async def _to_desk(request: web.Request, sender_id: str, said: str):
-    """True: recorded for the operator serving this conversation; False: for the bot;
-    "held": the database is unavailable, kept for the desk; "full": could not even keep it."""
-    held: HeldMessages = request.app["held"]
-    desk: HandoffDesk = request.app["desk"]
-    if guard.db_trouble(request.app) and held.with_staff(sender_id):
-        return "held" if held.hold(sender_id, said) else "full"  # no second wait for the lock
-
-    def work() -> bool:
-        held.flush(desk)  # older held messages first
-        return desk.citizen_says(sender_id, said)
-
-    try:
-        with_staff = await asyncio.to_thread(work)
-    except Exception:  # noqa: BLE001 - the desk's database is unavailable
-        guard.note_db_trouble(request.app)
-        if held.with_staff(sender_id):
-            logger.warning("desk unavailable: citizen message held for the desk")
-            return "held" if held.hold(sender_id, said) else "full"
-        logger.warning("handoff desk unavailable")
-        return False
-    held.mark(sender_id, with_staff)
-    return with_staff
-
-
-async def _count(request: web.Request, sender_id: str, messages, question: Optional[str]) -> None:
-    """Statistics, and which guides this conversation got (what it may rate)."""
-    if guard.db_trouble(request.app):
-        return
-    db_url = request.app["settings"].db_url
-    services = sorted({m["service"] for m in messages if m.get("kind") in ("guide", "section") and m.get("service")})
-
-    def work() -> None:
-        stats.record(db_url, "web", messages)
-        for service in services:
-            ReviewDesk(db_url).guide_sent(sender_id, service, question)
-
-    try:
-        await asyncio.to_thread(work)
-    except Exception:  # noqa: BLE001 - statistics never get in the citizen's way
-        guard.note_db_trouble(request.app)
-        logger.warning("question not counted")
-
-
-async def _failed_twice(request: web.Request, sender_id: str) -> bool:
-    settings: Settings = request.app["settings"]
-    return await handoff.failed_twice_with_staff(request.app["http"], request.app["rasa_url"], settings.rasa_token,
-                                                 settings.db_url, sender_id)
-
-
-async def _staff_messages(desk: HandoffDesk, sender_id: str) -> List[Dict[str, Any]]:
-    lines = await asyncio.to_thread(desk.undelivered, sender_id)
-    return [{"text": line.text, "html": html.escape(line.text, quote=False), "buttons": [], "kind": line.author,
-             "service": None} for line in lines]
+        said = Said.text(body.get("text") if isinstance(body.get("text"), str) else "")
+    gateway: Gateway = request.app["gateway"]
+    turn = await gateway.converse(CHANNEL, sender_id, said, {"client": guard.client_of(request)}, limit=limit)
+    if turn.status == "rate_limited":
+        return _respond(request, conv, {"ok": False, "messages": turn.messages}, status=429)
+    if turn.status == "local":
+        return _respond(request, conv, {"ok": True, "messages": turn.messages})
+    if turn.status in ("held", "staff"):
+        return _respond(request, conv, {"ok": True, "handoff": True, "messages": turn.messages})
+    if turn.status == "full":
+        return _respond(request, conv, {"ok": False, "retry": True, "handoff": True, "messages": turn.messages})
+    if turn.status == "unavailable":
+        return _respond(request, conv, {"ok": False, "retry": True, "messages": turn.messages})
+    return _respond(request, conv, {"ok": True, "handoff": turn.handoff, "messages": turn.messages})
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -244,9 +133,8 @@ async def feedback(request: web.Request) -> web.Response:
     if verdict is not None:
         return web.json_response({"ok": False, "error": "too many requests"}, status=429,
                                  headers={"Retry-After": str(verdict.retry_after_seconds)})
-    db_url = request.app["settings"].db_url
-    outcome = await asyncio.to_thread(ReviewDesk(db_url).rate_sent, "web", conversation.sender_id(conv),
-                                      body["service"], body["helpful"])
+    outcome = await request.app["gateway"].rate_sent(CHANNEL, conversation.sender_id(conv), body["service"],
+                                                     body["helpful"])
     status = {"ok": 200, "already_rated": 409}.get(outcome, 400)
     return web.json_response({"ok": outcome == "ok"} if outcome == "ok" else {"ok": False, "error": outcome},
                              status=status)
@@ -260,7 +148,7 @@ async def updates(request: web.Request) -> web.Response:
     sender_id = conversation.sender_id(conv)
     desk: HandoffDesk = request.app["desk"]
     try:
-        messages = await _staff_messages(desk, sender_id)
+        messages = await request.app["gateway"].staff_messages(sender_id)
         open_ = await asyncio.to_thread(desk.open_for, sender_id)
     except Exception:  # noqa: BLE001 - try again at the next poll
         return web.json_response({"ok": False, "handoff": request.app["held"].with_staff(sender_id),
@@ -306,6 +194,9 @@ def create_app(rasa_url: str, settings: Settings | None = None, purge_every: flo
     app["catalog"] = Catalog(app["settings"].db_url, app["settings"].hotline)
     app["desk"] = HandoffDesk(app["settings"].db_url)
     app["held"] = HeldMessages()
+    app["gateway"] = Gateway(app["settings"], app["rasa_url"], catalog=app["catalog"], desk=app["desk"],
+                             held=app["held"], http=lambda: app["http"], trouble=lambda: guard.db_trouble(app),
+                             note_trouble=lambda: guard.note_db_trouble(app))
 
     async def open_http(app: web.Application) -> None:
         app["http"] = ClientSession(timeout=ClientTimeout(total=30, connect=3))
