@@ -181,7 +181,7 @@ class Gateway:
                 staff = []
             return Turn("staff", staff, handoff=True)
 
-        meta = {**(metadata or {}), "channel": ch.name, "handoff": ch.handoff}
+        meta = {**(metadata or {}), "channel": ch.name}  # the actions ask bot.channels what it can carry
         async with (waiting() if waiting else nullcontext()):
             result = await rasa_client.send(self.http, self.rasa_url, sender, prepared.message, meta,
                                             token=self.token or None)

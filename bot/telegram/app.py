@@ -33,11 +33,10 @@ import re
 import secrets
 import traceback
 from collections import OrderedDict
-from datetime import timedelta
 from contextlib import asynccontextmanager, suppress
 from typing import Any, Dict, List, Optional, Tuple
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import ClientSession, web
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -57,14 +56,13 @@ from telegram.ext import (
     filters,
 )
 
-from .. import entry, handoff, rasa_client, stats
+from .. import channels, entry
 from ..assistant import Assistant, Button, Reply
 from ..catalog.queries import Catalog
 from ..channel_input import prepare_payload, prepare_text
 from ..client import client_key
 from ..config import Settings
-from ..handoff import HandoffDesk
-from ..review import ReviewDesk
+from ..gateway import Gateway, Said
 from . import format as tgformat
 from .guards import RateLimiter, bridge_of, private_only, rate_guard
 from .keys import RATE, RETRY, CallbackKeys
@@ -82,8 +80,11 @@ COMMANDS = (
 _TAG = re.compile(r"<[^>]*>")
 
 
+CHANNEL = channels.require("telegram")
+
+
 def sender_id(chat_id: int) -> str:
-    return f"tg-{chat_id}"
+    return CHANNEL.sender(chat_id)
 
 
 class Bridge:
@@ -98,8 +99,8 @@ class Bridge:
         # the last message of a chat that Rasa could not answer, resent by "重试"
         self.pending: OrderedDict[int, Tuple[str, Dict[str, Any]]] = OrderedDict()
         self._locks: Dict[int, asyncio.Lock] = {}
-        self._http: Optional[ClientSession] = None
-        self.desk = HandoffDesk(settings.db_url)
+        self.gateway = Gateway(settings, rasa_url, catalog=catalog)
+        self.desk = self.gateway.desk
         # the last question typed in each chat, sent with a 没帮助 rating for staff review
         self.last_question: OrderedDict[int, str] = OrderedDict()
         # groups already told that the assistant serves private chats only
@@ -108,14 +109,10 @@ class Bridge:
     # -- plumbing ------------------------------------------------------------------
     @property
     def http(self) -> ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = ClientSession(timeout=ClientTimeout(total=30, connect=3))
-        return self._http
+        return self.gateway.http
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.gateway.close()
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         """One update at a time per chat (updates of different chats run concurrently)."""
@@ -193,7 +190,7 @@ class Bridge:
         user = update.effective_user
         chat = update.effective_chat
         return {
-            "channel": "telegram",
+            "channel": CHANNEL.name,
             "entry": entry_id,
             "language": (user.language_code if user else None) or None,
             "client": client_key(str(chat.id if chat else "?"), self.settings.client_secret),
@@ -212,61 +209,40 @@ class Bridge:
         async with self.lock(chat_id):
             return await self._converse_locked(bot, chat_id, message, metadata)
 
-    async def _with_staff(self, bot, chat_id: int, message: str) -> bool:
-        """A person serves this chat: record the message for the desk instead of asking Rasa."""
-        try:
-            return await asyncio.to_thread(self.desk.citizen_says, sender_id(chat_id), message)
-        except Exception:  # noqa: BLE001 - desk down: the bot answers
-            logger.warning("handoff desk unavailable")
-            return False
-
     async def _converse_locked(self, bot, chat_id: int, message: str, metadata: Dict[str, Any]) -> bool:
-        if await self._with_staff(bot, chat_id, message):
-            await self.push_staff_messages(bot, chat_id)
+        """The turn runs in the gateway (bot.gateway); here only its Telegram rendering.
+        ``message`` was checked by the handler (or is a command's own message)."""
+        turn = await self.gateway.converse(CHANNEL.name, sender_id(chat_id), Said.rasa(message), metadata,
+                                           waiting=lambda: self.typing(bot, chat_id))
+        if turn.status == "staff":
+            await self.send_staff(bot, chat_id, turn.messages)
             return True
-        async with self.typing(bot, chat_id):
-            result = await rasa_client.send(self.http, self.rasa_url, sender_id(chat_id), message, metadata,
-                                            token=self.settings.rasa_token or None)
-        if not result.ok:
+        if turn.status == "unavailable":
             self.remember_pending(chat_id, message, metadata)
             await self.send_reply(bot, chat_id, Assistant.unavailable(self.settings.hotline),
                                   extra=(Button("重试", RETRY),))
             return False
         self.pending.pop(chat_id, None)
-        await self.send_messages(bot, chat_id, result.messages)
-        try:
-            await asyncio.to_thread(stats.record, self.settings.db_url, "telegram", result.messages)
-        except Exception:  # noqa: BLE001 - statistics never get in the citizen's way
-            logger.warning("question not counted")
-        sender = sender_id(chat_id)
-        if any(m.get("kind") == "handoff_queued" for m in result.messages):
-            await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
-                                             "telegram", sender)
-        elif any(m.get("kind") == "clarify" for m in result.messages) and await handoff.failed_twice_with_staff(
-                self.http, self.rasa_url, self.settings.rasa_token, self.settings.db_url, sender):
-            await handoff.queue_conversation(self.http, self.rasa_url, self.settings.rasa_token, self.desk,
-                                             "telegram", sender, reason="bot_failed")
-            await self.send_reply(bot, chat_id, Assistant.channel_notice(
-                "handoff_after_failures", minutes=self.settings.handoff_wait_minutes, hotline=self.settings.hotline))
+        await self.send_messages(bot, chat_id, turn.messages)
         return True
 
-    async def push_staff_messages(self, bot, chat_id: int) -> None:
-        lines = await asyncio.to_thread(self.desk.undelivered, sender_id(chat_id))
-        for line in lines:
-            prefix = "<b>人工客服：</b>\n" if line.author == "operator" else ""
-            await self.send_messages(bot, chat_id, [{"text": line.text, "html": prefix + html.escape(line.text),
+    async def send_staff(self, bot, chat_id: int, messages: List[Dict[str, Any]]) -> None:
+        for m in messages:
+            prefix = "<b>人工客服：</b>\n" if m.get("kind") == "operator" else ""
+            await self.send_messages(bot, chat_id, [{"text": m["text"], "html": prefix + html.escape(m["text"]),
                                                       "buttons": []}])
+
+    async def push_staff_messages(self, bot, chat_id: int) -> None:
+        await self.send_staff(bot, chat_id, await self.gateway.staff_messages(sender_id(chat_id)))
 
     async def push_loop(self, bot, every: float = 3.0) -> None:
         """Deliver operator and system messages of Telegram handoffs as they are written."""
-        notice = handoff.timeout_notice(self.catalog, self.settings.hotline)
         while True:
             try:
-                await asyncio.to_thread(self.desk.expire,
-                                        timedelta(minutes=self.settings.handoff_wait_minutes), notice)
-                for sender in await asyncio.to_thread(self.desk.senders_with_news, "telegram"):
-                    if sender.startswith("tg-"):
-                        chat_id = int(sender[3:])
+                for sender in await self.gateway.senders_with_news(CHANNEL.name):
+                    local = CHANNEL.local_id(sender)
+                    if local is not None and local.lstrip("-").isdigit():
+                        chat_id = int(local)
                         async with self.lock(chat_id):
                             await self.push_staff_messages(bot, chat_id)
             except asyncio.CancelledError:
@@ -287,7 +263,7 @@ class Bridge:
         async with self.lock(chat_id):
             self.pending.pop(chat_id, None)
             self.limiter.forget(chat_id)
-            if not await rasa_client.restart(self.http, self.rasa_url, sender_id(chat_id)):
+            if not await self.gateway.restart(sender_id(chat_id)):
                 await self.send_reply(bot, chat_id, Assistant.unavailable(self.settings.hotline))
                 return False
             await self.send_reply(bot, chat_id, Assistant.channel_notice("conversation_reset"))
@@ -385,14 +361,8 @@ async def rate(bridge: Bridge, update: Update) -> None:
     if helpful in ("0", "1") and service and chat is not None:
         question = bridge.last_question.get(chat.id) if helpful == "0" else None
 
-        def save() -> bool:
-            if bridge.catalog.service(service) is None:
-                return False
-            ReviewDesk(bridge.settings.db_url).rate("telegram", service, helpful == "1", question)
-            return True
-
         try:
-            if not await asyncio.to_thread(save):
+            if not await bridge.gateway.rate(CHANNEL.name, service, helpful == "1", question):
                 text = "这个按钮已经失效。"
         except Exception:  # noqa: BLE001 - a lost rating is not worth an error message
             logger.warning("rating not recorded")
