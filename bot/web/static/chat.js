@@ -10,6 +10,13 @@
  * starts a new conversation too), so a shared kiosk does not show the previous
  * citizen's conversation.
  *
+ * 长辈版 (elder mode, issue 19): larger type and buttons, long replies shortened to their
+ * first paragraph with 展开全文, optional automatic reading aloud. Only the preference
+ * ("minzheng.mode", "minzheng.autoread") is kept in localStorage, nothing personal;
+ * /?mode=elder (a QR code) or "mode": "elder" in a reply turns it on.
+ * 朗读 (speechSynthesis, a Mandarin voice) and 说话 (SpeechRecognition) appear only
+ * where the browser offers them.
+ *
  * No inline code, no external resources (the page runs under a strict CSP).
  * Bot HTML is rebuilt node by node from an inert document and only <b>, <i>
  * and <a href="https:..."> survive; everything else becomes plain text.
@@ -26,6 +33,10 @@
   var IDLE_MS = 30 * 60 * 1000; // as bot/web/conversation.py IDLE
   var MAX_SAVED = 200;
   var ENTRY_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  var MODE_KEY = "minzheng.mode"; // "elder" or absent: a display preference, nothing personal
+  var AUTOREAD_KEY = "minzheng.autoread"; // "1" or absent
+  var SHORT_CHARS = 90; // 长辈版: longer replies show their first paragraph and 展开全文
+  var HANDOFF = { payload: "/human_handoff", title: "转人工" };
 
   var WELCOME = {
     text: "您好！我是民政助手，可以告诉您婚姻登记、殡葬服务、养老补贴、社会救助等事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或点击下面的按钮：",
@@ -42,8 +53,11 @@
   };
   var NETWORK_ERROR = "抱歉，网络连接出现问题，您的消息暂时没有送达。请检查网络后点击“重试”。如有急事，请拨打政务服务便民热线 12345。";
 
-  var transcript, form, input, sendButton, counter;
+  var transcript, form, input, sendButton, counter, hint, elderToggle, autoReadButton, micButton;
   var pending = false;
+  var elder = false;
+  var autoRead = false;
+  var lastTyped = 0; // when the citizen last changed the input box (ms)
   var entries = [];
   var memoryStore = {};
 
@@ -211,12 +225,39 @@
 
     var bubble = document.createElement("div");
     bubble.className = "bubble";
-    if (m.html) {
+    var summary = elder && !entry.expanded ? firstParagraph(m) : null;
+    if (summary) {
+      bubble.textContent = summary;
+    } else if (m.html) {
       renderHtml(m.html, bubble);
     } else {
       bubble.textContent = m.text == null ? "" : String(m.text);
     }
     row.appendChild(bubble);
+    var tools = null;
+    if (summary || speechAvailable()) {
+      tools = document.createElement("div");
+      tools.className = "tools";
+      if (summary) {
+        var more = makeButton("展开全文", "more", function () {
+          entry.expanded = true;
+          saveEntries();
+          bubble.textContent = "";
+          if (m.html) renderHtml(m.html, bubble); else bubble.textContent = m.text == null ? "" : String(m.text);
+          more.remove();
+          bubble.focus();
+        });
+        more.setAttribute("aria-expanded", "false");
+        tools.appendChild(more);
+        bubble.tabIndex = -1;
+      }
+      if (speechAvailable()) {
+        tools.appendChild(makeButton("朗读", "speak", function () {
+          toggleSpeech(this, spokenText(m, bubble));
+        }));
+      }
+      row.appendChild(tools);
+    }
 
     var buttons = Array.isArray(m.buttons) ? m.buttons : [];
     var canRetry = Boolean(entry.retry && entry.retryRequest && typeof entry.retryRequest === "object");
@@ -272,6 +313,21 @@
       }));
     });
     return bar;
+  }
+
+  // 长辈版: the first paragraph of a long reply (null when the reply is short already)
+  function firstParagraph(m) {
+    if (m.kind === "operator" || m.kind === "error" || m.kind === "welcome") return null;
+    var text = m.text == null ? "" : String(m.text).trim();
+    if (text.length <= SHORT_CHARS) return null;
+    var parts = text.split(/\n\s*\n/);
+    var first = parts[0].trim();
+    if (parts.length === 1) {
+      var lines = text.split("\n");
+      first = lines[0].trim();
+      if (lines.length === 1) return null; // one long paragraph: nothing sensible to cut
+    }
+    return first && first.length < text.length ? first : null;
   }
 
   function render(entry) {
@@ -374,6 +430,8 @@
         if (!first) first = row;
       });
       revealStart(first);
+      if (data.mode === "elder" && !elder) setElder(true, true);
+      if (elder && autoRead) speakAuto(messages);
       if (data.handoff === true) startPolling();
     }).catch(function () {
       setPending(false);
@@ -425,8 +483,13 @@
     scrollToEnd();
   }
 
+  // No time limit on answering: while the citizen is typing (text in the box, changed
+  // within the idle time) the conversation stays on screen; sending it then starts a
+  // new conversation (sendRequest). The typed text is never cleared by the reset.
   function checkIdle() {
-    if (!pending && !pollTimer && entries.length > 1 && idleTooLong()) resetConversation();
+    if (pending || pollTimer || entries.length <= 1 || !idleTooLong()) return;
+    if (input.value.trim() && Date.now() - lastTyped < IDLE_MS) return;
+    resetConversation();
   }
 
   function submitTyped() {
@@ -439,6 +502,7 @@
       return;
     }
     input.value = "";
+    if (hint) hint.textContent = "";
     autoGrow();
     updateCounter();
     sendRequest({ text: text }, text);
@@ -466,9 +530,193 @@
   }
 
   function onInput() {
+    lastTyped = Date.now();
     if (input.value.length > MAX_LEN) input.value = input.value.slice(0, MAX_LEN);
     autoGrow();
     updateCounter();
+  }
+
+  /* ---------- 长辈版 (elder mode) ---------- */
+
+  function rerender() {
+    while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
+    typingRow = null;
+    entries.forEach(render);
+    if (pending) showTyping(true);
+    scrollToEnd();
+  }
+
+  function setElder(on, remember) {
+    elder = Boolean(on);
+    document.documentElement.classList.toggle("elder", elder);
+    elderToggle.setAttribute("aria-pressed", elder ? "true" : "false");
+    elderToggle.textContent = elder ? "标准版" : "长辈版";
+    elderToggle.setAttribute("aria-label", elder ? "切换到标准版（字体恢复正常）" : "切换到长辈版（大字、大按钮）");
+    if (remember) {
+      if (elder) storageSet("localStorage", MODE_KEY, "elder");
+      else storageRemove("localStorage", MODE_KEY);
+    }
+    input.placeholder = elder ? "请输入问题，或按“说话”" : "请输入您的问题，例如：结婚登记要带什么材料";
+    updateAutoReadButton();
+    if (transcript) rerender();
+  }
+
+  function updateAutoReadButton() {
+    autoReadButton.hidden = !(elder && speechAvailable());
+    autoReadButton.setAttribute("aria-pressed", autoRead ? "true" : "false");
+    autoReadButton.textContent = autoRead ? "✓ 自动朗读" : "自动朗读";
+    autoReadButton.setAttribute("aria-label", "自动朗读每条回复");
+  }
+
+  function setupModes() {
+    elder = storageGet("localStorage", MODE_KEY) === "elder";
+    autoRead = storageGet("localStorage", AUTOREAD_KEY) === "1";
+    document.documentElement.classList.toggle("elder", elder);
+    elderToggle.addEventListener("click", function () { setElder(!elder, true); });
+    autoReadButton.addEventListener("click", function () {
+      autoRead = !autoRead;
+      if (autoRead) storageSet("localStorage", AUTOREAD_KEY, "1");
+      else storageRemove("localStorage", AUTOREAD_KEY);
+      if (!autoRead) stopSpeech();
+      updateAutoReadButton();
+    });
+    document.getElementById("handoff").addEventListener("click", function () {
+      if (pending) return;
+      sendRequest({ payload: HANDOFF.payload }, HANDOFF.title);
+    });
+    setElder(elder, false);
+  }
+
+  /* ---------- 朗读: speech synthesis in Mandarin ---------- */
+
+  var voice = null;
+  var speakingButton = null;
+
+  function chineseVoice() {
+    var synth = window.speechSynthesis;
+    if (!synth || typeof window.SpeechSynthesisUtterance !== "function" || typeof synth.getVoices !== "function") return null;
+    var voices = [];
+    try { voices = synth.getVoices() || []; } catch (e) { return null; }
+    var best = null;
+    for (var i = 0; i < voices.length; i++) {
+      var lang = String(voices[i].lang || "").replace("_", "-").toLowerCase();
+      if (lang === "zh-cn" || lang === "cmn-cn" || lang === "cmn-hans-cn" || lang === "zh-hans-cn") return voices[i];
+      if (!best && (lang === "zh" || lang === "zh-tw" || lang === "zh-sg" || lang.indexOf("cmn") === 0)) best = voices[i];
+    }
+    return best; // zh-HK (Cantonese) is not Mandarin: not used
+  }
+
+  function speechAvailable() {
+    return voice !== null;
+  }
+
+  function setupSpeech() {
+    voice = chineseVoice();
+    var synth = window.speechSynthesis;
+    if (synth && typeof synth.addEventListener === "function") {
+      synth.addEventListener("voiceschanged", function () { // voices often load after the page
+        var had = voice !== null;
+        voice = chineseVoice();
+        if (had !== (voice !== null)) { updateAutoReadButton(); if (transcript) rerender(); }
+      });
+    }
+    updateAutoReadButton();
+    setupMic();
+  }
+
+  function spokenText(m, bubble) {
+    var text = bubble ? bubble.textContent : "";
+    if (!text && m && m.text) text = String(m.text);
+    return text.replace(/[【】]/g, " ").replace(/\s+/g, " ").trim();
+  }
+
+  function stopSpeech() {
+    try { if (window.speechSynthesis) window.speechSynthesis.cancel(); } catch (e) { /* nothing to stop */ }
+    if (speakingButton) {
+      speakingButton.textContent = "朗读";
+      speakingButton.setAttribute("aria-pressed", "false");
+      speakingButton = null;
+    }
+  }
+
+  function speak(text, button) {
+    if (!voice || !text) return;
+    stopSpeech();
+    var u = new window.SpeechSynthesisUtterance(text);
+    u.lang = voice.lang || "zh-CN";
+    u.voice = voice;
+    u.rate = elder ? 0.85 : 1;
+    if (button) {
+      speakingButton = button;
+      button.textContent = "停止朗读";
+      button.setAttribute("aria-pressed", "true");
+      u.onend = u.onerror = function () {
+        if (speakingButton === button) stopSpeech();
+      };
+    }
+    try { window.speechSynthesis.speak(u); } catch (e) { stopSpeech(); }
+  }
+
+  function toggleSpeech(button, text) {
+    if (speakingButton === button) { stopSpeech(); return; }
+    speak(text, button);
+  }
+
+  function speakAuto(messages) {
+    var rows = transcript.querySelectorAll(".msg.bot:not(.typing)");
+    var parts = [];
+    for (var i = Math.max(rows.length - messages.length, 0); i < rows.length; i++) {
+      var b = rows[i].querySelector(".bubble");
+      if (b) parts.push(spokenText(null, b));
+    }
+    var last = rows.length ? rows[rows.length - 1].querySelector("button.speak") : null;
+    speak(parts.join("。"), last);
+  }
+
+  /* ---------- 说话: speech recognition instead of typing ---------- */
+
+  var recognition = null;
+
+  function setupMic() {
+    var SR = window.SpeechRecognition || window.webkitSpeechRecognition;
+    if (typeof SR !== "function") { micButton.hidden = true; return; }
+    micButton.hidden = false;
+    micButton.setAttribute("aria-label", "说话：按一下，然后说出您的问题");
+    micButton.addEventListener("click", function () {
+      if (recognition) { recognition.stop(); return; }
+      var rec;
+      try { rec = new SR(); } catch (e) { micButton.hidden = true; return; }
+      recognition = rec;
+      rec.lang = "zh-CN";
+      rec.interimResults = true;
+      rec.maxAlternatives = 1;
+      var before = input.value;
+      stopSpeech();
+      micButton.textContent = "说完了";
+      micButton.setAttribute("aria-pressed", "true");
+      hint.textContent = "正在听，请说出您的问题……";
+      rec.onresult = function (ev) {
+        var said = "";
+        for (var i = 0; i < ev.results.length; i++) said += ev.results[i][0].transcript;
+        input.value = (before ? before + " " : "") + said;
+        onInput();
+      };
+      rec.onerror = function () {
+        hint.textContent = "没有听清，请再按“说话”试一次，或直接输入。";
+      };
+      rec.onend = function () {
+        recognition = null;
+        micButton.textContent = "说话";
+        micButton.setAttribute("aria-pressed", "false");
+        if (input.value.trim() && input.value !== before) {
+          hint.textContent = "请核对上面的文字，然后点“发送”。";
+          sendButton.focus();
+        } else if (hint.textContent.indexOf("正在听") === 0) {
+          hint.textContent = "没有听清，请再按“说话”试一次，或直接输入。";
+        }
+      };
+      try { rec.start(); } catch (e) { rec.onend(); }
+    });
   }
 
   /* ---------- start ---------- */
@@ -479,6 +727,12 @@
     input = document.getElementById("input");
     sendButton = document.getElementById("send");
     counter = document.getElementById("counter");
+    hint = document.getElementById("mic-status");
+    elderToggle = document.getElementById("elder-toggle");
+    autoReadButton = document.getElementById("auto-read");
+    micButton = document.getElementById("mic");
+    setupModes();
+    setupSpeech();
 
     storageRemove("localStorage", OLD_SENDER_KEY);
     entries = loadEntries();
@@ -515,8 +769,10 @@
   function openEntryPoint() {
     var id = null;
     try {
-      id = new URLSearchParams(window.location.search).get("entry");
-      if (id !== null && window.history && window.history.replaceState) {
+      var params = new URLSearchParams(window.location.search);
+      id = params.get("entry");
+      if (params.get("mode") === "elder") setElder(true, true);
+      if ((id !== null || params.get("mode") !== null) && window.history && window.history.replaceState) {
         window.history.replaceState(null, "", window.location.pathname);
       }
     } catch (e) {
