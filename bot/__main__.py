@@ -9,6 +9,7 @@
     nlu-dict                   regenerate nlu_ext/jieba/places.txt from the regions
     serve                      start action server, Rasa server and web chat (make run)
     telegram                   the Telegram front end (polling or webhook; needs TELEGRAM_TOKEN)
+    wechat menu                install the WeChat Official Account's menu (needs WECHAT_APP_ID/SECRET)
     qr [ENTRY]                 QR codes and printable posters for the entry points
     staff add NAME             create a hotline staff account (asks for the password; --supervisor)
     staff role NAME ROLE       make an account an operator or a supervisor
@@ -126,6 +127,12 @@ def _cmd_telegram(args: argparse.Namespace) -> int:
 
     _servers_use_db_url(args)
     return telegram_main(args)
+
+
+def _cmd_wechat(args: argparse.Namespace) -> int:
+    from .wechat.cli import main as wechat_main
+
+    return wechat_main(args)
 
 
 def _cmd_qr(args: argparse.Namespace) -> int:
@@ -257,8 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     qr = sub.add_parser("qr", help="QR images (PNG, SVG) and A4 posters for the entry points")
     qr.add_argument("entry", nargs="?", help="one entry point id (default: all)")
-    qr.add_argument("--target", choices=["telegram", "web"], default=None,
-                    help="what the QR code opens: the Telegram bot or the web chat "
+    qr.add_argument("--target", choices=["telegram", "web", "wechat"], default=None,
+                    help="what the QR code opens: the Telegram bot, the web chat or the WeChat Official Account "
+                         "(wechat: parametric codes made through the API, needs WECHAT_APP_ID/SECRET) "
                          "(default: telegram when a bot username is given or TELEGRAM_BOT_USERNAME is set, else web)")
     qr.add_argument("--bot-username", default=None, help="Telegram bot username (env TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--web-url", default=None, help="public web chat URL (env MINZHENG_PUBLIC_URL)")
@@ -266,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--draft", action="store_true",
                     help="without a public address: write posters marked as drafts (not to be put up)")
     qr.set_defaults(func=_cmd_qr)
+    wx = sub.add_parser("wechat", help="WeChat Official Account tools")
+    wx.add_argument("action", choices=["menu"], help="menu: install the account's menu (WECHAT_MENU or the default)")
+    wx.set_defaults(func=_cmd_wechat)
     st = sub.add_parser("staff", help="hotline staff accounts")
     st.add_argument("action", choices=["add", "role"], help="add an account, or set its role")
     st.add_argument("name")

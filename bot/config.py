@@ -70,6 +70,15 @@ class Settings:
     telegram_bot_username: str = ""
     telegram_webhook_secret: str = ""
     telegram_rate_per_minute: int = 20
+    # WeChat Official Account (bot.wechat): served at /wechat on the web chat when token, app id
+    # and secret are set; the AES key (EncodingAESKey) for safe mode (安全模式)
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    wechat_rate_per_minute: int = 20
+    wechat_reply_seconds: float = 4.0  # WeChat waits 5 s for a passive reply
     # minutes a handed-off conversation waits for an operator before the citizen gets the hotline
     handoff_wait_minutes: int = 5
     # token of Rasa's HTTP API (tracker reads, /model/parse for the staff console); see rasa_token()
@@ -105,4 +114,15 @@ class Settings:
             client_secret=os.environ.get("MINZHENG_CLIENT_SECRET") or secret_file("client-secret"),
             rasa_token=rasa_token(),
             handoff_wait_minutes=int(os.environ.get("MINZHENG_HANDOFF_WAIT_MINUTES", "5")),
+            wechat_token=os.environ.get("WECHAT_TOKEN", "").strip(),
+            wechat_app_id=os.environ.get("WECHAT_APP_ID", "").strip(),
+            wechat_app_secret=os.environ.get("WECHAT_APP_SECRET", "").strip(),
+            wechat_aes_key=os.environ.get("WECHAT_AES_KEY", "").strip(),
+            wechat_api_base=os.environ.get("WECHAT_API_BASE", "").strip() or "https://api.weixin.qq.com/cgi-bin/",
+            wechat_rate_per_minute=int(os.environ.get("WECHAT_RATE_PER_MINUTE", "20")),
         )
+
+    @property
+    def wechat_enabled(self) -> bool:
+        """The Official Account endpoint is served (token, app id and secret set)."""
+        return bool(self.wechat_token and self.wechat_app_id and self.wechat_app_secret)

@@ -30,7 +30,7 @@ from . import entry
 from .catalog.queries import Catalog, EntryPointInfo, OfficeInfo
 from .config import TEMPLATE_DIR, Settings
 
-TARGETS = ("telegram", "web")
+TARGETS = ("telegram", "web", "wechat")
 # Telegram usernames: 5-32 characters, letters, digits and underscores; bots end in "bot".
 BOT_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,30}[A-Za-z0-9]$")
 ERROR_LEVEL = "q"  # 25 % of the code can be damaged (scratches, glare on laminated posters)
@@ -78,7 +78,34 @@ def link_for(target: str, entry_id: str, bot_username: Optional[str] = None,
         return entry.telegram_link(check_bot_username(bot_username), entry_id)
     if target == "web":
         return entry.web_link(check_web_url(web_url), entry_id)
+    if target == "wechat":
+        return wechat_link(entry_id)
     raise QRError(f"unknown target {target!r} (one of {', '.join(TARGETS)})")
+
+
+def wechat_settings() -> Settings:
+    settings = Settings.from_env()
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        raise QRError("no WeChat Official Account configured: set WECHAT_APP_ID and WECHAT_APP_SECRET "
+                      "(see docs/wechat.md) for parametric QR codes of the account")
+    return settings
+
+
+def wechat_link(entry_id: str) -> str:
+    """A permanent parametric QR code of the Official Account carrying the entry point id
+    (its scan arrives as a subscribe or SCAN event with the id as scene value)."""
+    from .wechat.api import WechatAPI
+
+    api = WechatAPI(wechat_settings())
+    scene = {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": entry_id}}}
+    try:
+        result = api.call_sync(lambda c: c.qrcode.create(scene))
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, not a traceback
+        raise QRError(f"WeChat refused the QR code for {entry_id}: {type(exc).__name__} "
+                      f"{getattr(exc, 'errcode', '') or ''}".rstrip()) from None
+    if not isinstance(result, dict) or not result.get("url"):
+        raise QRError("WeChat returned no QR code address")
+    return str(result["url"])
 
 
 def make_qr(link: str) -> segno.QRCode:
@@ -167,6 +194,8 @@ def write_all(catalog: Catalog, target: str, out: Path, entry_id: Optional[str] 
             raise QRError(f"{web_url} opens only on this machine, not on a citizen's phone: set "
                           "MINZHENG_PUBLIC_URL=https://<host> (or --web-url), or pass --draft for posters "
                           "marked as drafts")
+    elif target == "wechat":
+        wechat_settings()  # refuses without the account's credentials, like the other targets
     else:
         raise QRError(f"unknown target {target!r} (one of {', '.join(TARGETS)})")
     entries = catalog.entry_points()

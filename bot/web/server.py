@@ -14,6 +14,7 @@ never a sender id chosen by the page or written in a URL.
     -> 429 {"ok": false, "messages": [...]}   too many messages from this client or conversation
     GET  /api/chat/updates                   operator messages during a live handoff
     POST /api/feedback {"service", "helpful"} only for a guide sent to this conversation, once
+    GET|POST /wechat                         the WeChat Official Account (bot.wechat), when configured
     GET  /healthz                            {"ok", "checks": {"database", "rasa"}}, 503 when one is down
 """
 from __future__ import annotations
@@ -218,6 +219,10 @@ def create_app(rasa_url: str, settings: Settings | None = None, purge_every: flo
     from ..console import web as console_web
 
     console_web.setup(app, app["settings"].db_url)
+    if app["settings"].wechat_enabled:  # the Official Account's endpoint, on the one public port
+        from ..wechat import app as wechat_app
+
+        wechat_app.setup(app, app["settings"], app["gateway"])
     return app
 
 
