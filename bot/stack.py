@@ -4,6 +4,7 @@
     Rasa server    (model, REST channel, API)        127.0.0.1:5005  (RASA_HOST)
     web chat       (bot.web.server)                  127.0.0.1:8080  (WEB_HOST)
     Telegram       (bot.telegram, polling)           when TELEGRAM_TOKEN is set
+    WeChat         (bot.wechat, /wechat on the web chat) when WECHAT_TOKEN/APP_ID/APP_SECRET are set
 
 Each process has its own bind address: ``WEB_HOST=0.0.0.0`` opens the web chat
 and nothing else. Rasa's HTTP API takes the token of ``bot.config.rasa_token``
@@ -314,6 +315,11 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
             return 1
         telegram_line = ("  Telegram:     polling; open your bot in Telegram and send /start\n" if has_token else
                          "  Telegram:     off (set TELEGRAM_TOKEN to serve citizens on Telegram too)\n")
+        from .config import Settings
+
+        wechat = Settings.from_env().wechat_enabled
+        telegram_line += (f"  WeChat:       {stack.web_url}wechat (the account's server address)\n" if wechat
+                          else "  WeChat:       off (set WECHAT_TOKEN/APP_ID/APP_SECRET; docs/wechat.md)\n")
         web_note = "" if is_loopback(host) else f" (listening on {host}:{web_port}, the only port beyond loopback)"
         print(f"\n  Web chat:     {stack.web_url}{web_note}\n  Staff console: {stack.web_url}console/ "
               f"(accounts: .venv/bin/python -m bot staff add NAME)"
