@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import xmltodict
@@ -379,3 +380,43 @@ async def test_not_mounted_without_settings(tmp_path):
         assert (await client.get("/wechat")).status in (404, 405)
     finally:
         await client.close()
+
+
+# -- the command line: menu and parametric QR codes ---------------------------------------------
+
+
+async def test_wechat_menu_and_qr_codes_through_the_api(env, monkeypatch, capsys):
+    import argparse
+
+    from bot import qr
+    from bot.wechat.cli import main as wechat_main
+
+    monkeypatch.setenv("MINZHENG_DB_URL", env.url)
+    monkeypatch.setenv("WECHAT_APP_ID", APP_ID)
+    monkeypatch.setenv("WECHAT_APP_SECRET", APP_SECRET)
+    monkeypatch.setenv("WECHAT_API_BASE", env.fake.base_url)
+    assert await asyncio.to_thread(wechat_main, argparse.Namespace(action="menu")) == 0
+    names = [b["name"] for b in env.fake.menus[-1]["button"]]
+    assert names == ["婚姻登记", "身后事", "养老补贴", "低保救助", "转人工"]
+    link = await asyncio.to_thread(qr.link_for, "wechat", "hz-xihu-marriage")
+    assert link == "http://weixin.qq.com/q/hz-xihu-marriage"
+    assert env.fake.qrcodes[-1]["action_name"] == "QR_LIMIT_STR_SCENE"
+
+
+def test_qr_for_wechat_refuses_without_the_account(monkeypatch):
+    from bot import qr
+
+    monkeypatch.delenv("WECHAT_APP_ID", raising=False)
+    monkeypatch.delenv("WECHAT_APP_SECRET", raising=False)
+    with pytest.raises(qr.QRError, match="WECHAT_APP_ID"):
+        qr.write_all(None, "wechat", Path("/nonexistent"))
+
+
+def test_wechat_menu_refuses_without_the_account(monkeypatch, capsys):
+    import argparse
+
+    from bot.wechat.cli import main as wechat_main
+
+    monkeypatch.delenv("WECHAT_APP_ID", raising=False)
+    assert wechat_main(argparse.Namespace(action="menu")) == 1
+    assert "WECHAT_APP_ID" in capsys.readouterr().err

@@ -193,6 +193,7 @@ class EntryPoint(Strict):
     region: Optional[str] = Field(None, description="region code; defaults to the office's region")
     office: Optional[str] = Field(None, description="office code; must offer the service")
     label: str = Field(..., min_length=2, description="shown on the poster, e.g. 西湖区婚姻登记处 结婚登记")
+    elder_mode: bool = Field(False, description="the web chat opens in 长辈版 (large type; docs/elder-mode.md)")
 
     @validator("id")
     def _id(cls, v: str) -> str:

@@ -1,0 +1,161 @@
+"""The conversation gateway and the channel registry, without any channel's wire format."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot import channels
+from bot.catalog.migrate import upgrade
+from bot.config import PROJECT_ROOT, Settings
+from bot.console.auth import StaffAuth
+from bot.gateway import Gateway, Said
+from bot.handoff import HandoffDesk, HandoffError
+
+
+class FakeRasa:
+    def __init__(self):
+        self.received = []
+        self.down = False
+        self.clarify = False
+
+    async def webhook(self, request):
+        body = await request.json()
+        self.received.append(body)
+        if self.down:
+            return web.Response(status=502)
+        sid = body["sender"]
+        if body["message"] == "/human_handoff":
+            return web.json_response([{"recipient_id": sid, "text": "正在转接"},
+                                      {"recipient_id": sid, "custom": {"kind": "handoff_queued", "html": "转接"}}])
+        if self.clarify:
+            return web.json_response([{"recipient_id": sid, "text": "没听懂"},
+                                      {"recipient_id": sid, "custom": {"kind": "clarify", "html": "没听懂"}}])
+        return web.json_response([{"recipient_id": sid, "text": "指南"},
+                                  {"recipient_id": sid, "custom": {"kind": "guide", "service": "marriage.register",
+                                                                   "html": "<p>指南</p>"}}])
+
+    async def tracker(self, request):
+        events = []
+        for _ in range(2):
+            events += [{"event": "user", "text": "啊"},
+                       {"event": "bot", "text": "没听懂", "data": {"custom": {"kind": "clarify"}}}]
+        return web.json_response({"events": events, "slots": {}})
+
+
+@pytest.fixture
+async def gw(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    upgrade(url)
+    rasa = FakeRasa()
+    app = web.Application()
+    app.router.add_post("/webhooks/rest/webhook", rasa.webhook)
+    app.router.add_get("/conversations/{sid}/tracker", rasa.tracker)
+    server = TestServer(app)
+    await server.start_server()
+    rasa_url = str(server.make_url("")).rstrip("/")
+    settings = Settings(db_url=url, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345",
+                        rasa_token="tok")
+    gateway = Gateway(settings, rasa_url)
+    yield gateway, rasa, url
+    await gateway.close()
+    await server.close()
+
+
+async def test_a_turn_goes_to_rasa_with_the_channel_and_is_counted(gw):
+    gateway, rasa, url = gw
+    turn = await gateway.converse("wechat", "wx-o1", Said.text("  结婚登记  "), {"client": "k"})
+    assert turn.status == "bot" and turn.ok and turn.messages[0]["kind"] == "guide"
+    assert rasa.received[-1]["metadata"] == {"client": "k", "channel": "wechat"}
+    assert rasa.received[-1]["message"] == "结婚登记"
+    # the guide was recorded as sent: this conversation may rate it, once
+    assert await gateway.rate_sent("wechat", "wx-o1", "marriage.register", True) == "ok"
+    assert await gateway.rate_sent("wechat", "wx-o1", "marriage.register", True) == "already_rated"
+
+
+async def test_bad_input_is_answered_without_rasa(gw):
+    gateway, rasa, _ = gw
+    for said in (Said.text("   "), Said.payload("/no_such_intent"), Said.payload('/greet{"name": "x"}')):
+        turn = await gateway.converse("web", "web-a", said)
+        assert turn.status == "local" and turn.messages
+    assert not rasa.received
+    turn = await gateway.converse("web", "web-a", Said.text("/restart"))  # typed text is never a payload
+    assert rasa.received[-1]["message"] == "restart" and turn.ok
+
+
+async def test_rate_limit_refuses_before_anything_else(gw):
+    gateway, rasa, _ = gw
+
+    async def refuse():
+        return "太快了"
+
+    turn = await gateway.converse("telegram", "tg-1", Said.text("你好"), limit=refuse)
+    assert turn.status == "rate_limited" and turn.messages[0]["text"] == "太快了" and not rasa.received
+    assert not await gateway.throttled("test:k", 2) and not await gateway.throttled("test:k", 2)
+    assert await gateway.throttled("test:k", 2)
+
+
+async def test_rasa_down_is_an_apology_with_the_message_kept_for_a_retry(gw):
+    gateway, rasa, _ = gw
+    rasa.down = True
+    turn = await gateway.converse("telegram", "tg-1", Said.payload("/greet"))
+    assert turn.status == "unavailable" and not turn.ok and turn.message == "/greet"
+    assert "12345" in turn.messages[0]["text"]
+
+
+async def test_handoff_asked_then_staff_serve_and_the_bot_is_silent(gw):
+    gateway, rasa, url = gw
+    turn = await gateway.converse("wechat", "wx-o2", Said.payload("/human_handoff"))
+    assert turn.handoff and gateway.desk.open_for("wx-o2").channel == "wechat"
+    staff = StaffAuth(url).add_account("op", "desk duty 2026")
+    hid = gateway.desk.queue()[0].id
+    assert gateway.desk.take(hid, getattr(staff, "id", staff))
+    n = len(rasa.received)
+    turn = await gateway.converse("wechat", "wx-o2", Said.text("周末能办吗"))
+    assert turn.status == "staff" and len(rasa.received) == n
+    assert [m["kind"] for m in turn.messages] == ["system"]
+
+
+async def test_failed_twice_with_staff_online_queues_with_a_notice(gw, monkeypatch):
+    gateway, rasa, url = gw
+    rasa.clarify = True
+    from bot.console import auth
+
+    monkeypatch.setattr(auth.StaffAuth, "online_count", lambda self: 1)
+    turn = await gateway.converse("telegram", "tg-9", Said.text("啊"))
+    assert turn.handoff and gateway.desk.open_for("tg-9").reason == "bot_failed"
+    assert len(turn.messages) == 2  # the clarifying question and the channel notice
+    # a channel without live handoff never queues
+    turn = await gateway.converse("ask", "ask-1", Said.text("啊"))
+    assert not turn.handoff and gateway.desk.open_for("ask-1") is None
+
+
+def test_the_registry_decides_what_a_channel_can_carry(tmp_path):
+    assert channels.handoff_channels() == {"web", "telegram", "wechat"}
+    assert channels.of_sender("wx-abc").name == "wechat" and channels.of_sender("tg-1").name == "telegram"
+    assert channels.require("wechat").delivery == "push" and channels.require("web").delivery == "poll"
+    assert not channels.can_hand_off("ask") and not channels.can_hand_off(None)
+    with pytest.raises(KeyError):
+        channels.require("fax")
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    upgrade(url)
+    with pytest.raises(HandoffError):
+        HandoffDesk(url).request("ask", "ask-1", "asked")
+
+
+def test_no_channel_name_is_hard_coded_outside_the_adapters_and_the_registry():
+    """Adding a channel is one adapter package plus one registry entry."""
+    allowed = {"bot/channels.py", "bot/config.py", "bot/stack.py", "bot/__main__.py", "bot/qr.py", "bot/entry.py"}
+    pattern = re.compile(r"""["'](web|telegram|wechat)["']|["'](tg|wx|web)-""")
+    offenders = []
+    for path in [*Path(PROJECT_ROOT, "bot").rglob("*.py"), *Path(PROJECT_ROOT, "actions").rglob("*.py")]:
+        rel = path.relative_to(PROJECT_ROOT).as_posix()
+        if rel in allowed or rel.split("/")[1] in ("web", "telegram", "wechat", "migrations", "console"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert offenders == []
