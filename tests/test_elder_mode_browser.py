@@ -549,3 +549,23 @@ def test_the_idle_reset_never_loses_typed_text(elder_web, browser):
     expect(page.locator(".msg.user")).to_have_count(0)
     assert page.problems == []
     page.context.close()
+
+
+# -- the entry-point option (no browser needed) -----------------------------------------
+
+
+def test_entry_points_can_open_in_elder_mode(tmp_path):
+    from bot import entry
+    from bot.catalog.loader import load_content
+    from bot.config import CONTENT_DIR
+
+    content = load_content(CONTENT_DIR)  # the schema accepts the field
+    flagged = {ep.id for ep in content.entry_points if ep.elder_mode}
+    assert flagged == entry.elder_entries() and "hz-age-allowance" in flagged
+    assert entry.elder_mode("hz-age-allowance") and not entry.elder_mode("hz-xihu-marriage")
+    assert not entry.elder_mode("<script>") and not entry.elder_mode(None)
+    assert entry.web_link("https://chat.example.gov.cn/", "hz-age-allowance", elder=True) == \
+        "https://chat.example.gov.cn/?entry=hz-age-allowance&mode=elder"
+    assert entry.web_link("https://chat.example.gov.cn", "hz-funeral") == "https://chat.example.gov.cn/?entry=hz-funeral"
+    (tmp_path / "entry_points.yml").write_text("entry_points: []\n")
+    assert entry.elder_entries(tmp_path) == frozenset()
