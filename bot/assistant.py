@@ -13,15 +13,12 @@ from typing import Iterable, List, Optional
 
 from . import render
 from .catalog.queries import Catalog, Guide
+from .catalog.schema import DOMAINS
 from .faq import Answer
 from .normalize import compact
 
-DOMAIN_TITLES = {
-    "marriage": "婚姻登记",
-    "funeral": "殡葬服务",
-    "elder": "养老服务",
-    "assistance": "社会救助",
-}
+# the menu's headings; the services under each come from the catalogue
+DOMAIN_TITLES = dict(DOMAINS)
 SECTIONS = {"materials": "所需材料", "steps": "办理流程", "location": "办理地点", "legal": "政策依据"}
 # Button words that ask for a section of the guide under discussion. "政策依据" has no
 # intent of its own: the button sends the words, and every service-aware action

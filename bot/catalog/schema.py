@@ -25,7 +25,16 @@ SERVICE_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
 # Telegram deep-link payloads allow exactly these characters and lengths.
 ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-DOMAINS = ("marriage", "funeral", "elder", "assistance")
+# service domains (the first part of a service code) and their titles in the menu
+DOMAINS = {
+    "marriage": "婚姻登记",
+    "funeral": "殡葬服务",
+    "elder": "养老服务",
+    "assistance": "社会救助",
+    "disability": "残疾人福利",
+    "child": "儿童福利",
+    "adoption": "收养登记",
+}
 
 
 class Strict(BaseModel):
@@ -85,9 +94,12 @@ class Service(Strict):
         return v
 
     @validator("domain")
-    def _domain(cls, v: str) -> str:
+    def _domain(cls, v: str, values) -> str:
         if v not in DOMAINS:
             raise ValueError(f"must be one of {', '.join(DOMAINS)}")
+        code = values.get("code")
+        if code and code.split(".", 1)[0] != v:
+            raise ValueError(f"must be the first part of the code ({code.split('.', 1)[0]})")
         return v
 
 

@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
+import yaml
 from markupsafe import escape
 
 from .. import eligibility as elig
-from ..assistant import Button, Reply, SAMPLE_CITIES
+from ..assistant import Button, Reply, SAMPLE_CITIES, intent_for
+from ..config import CONTENT_DIR
 from ..normalize import compact, has_meaningful_text
 from . import parse, questions
 
@@ -38,12 +40,19 @@ LAST = "form_last"  # the form running (kept after a handoff, for the operator)
 REGION = "region"
 AGE = "age"
 
-SERVICE_INTENTS = frozenset({
-    "marriage_register", "marriage_divorce", "marriage_reissue", "funeral_after_death", "funeral_fee_waiver",
-    "funeral_death_benefits", "funeral_eco_burial", "elder_age_allowance", "elder_service_subsidy",
-    "elder_care_subsidy", "elder_assessment", "elder_home_adaptation", "elder_institution",
-    "assistance_dibao", "assistance_temporary",
-})
+
+
+def _service_intents() -> frozenset:
+    """One intent per catalogue service (the code with "_" for "."), read from the content
+    files, so that a new service needs no edit here."""
+    codes = set()
+    for path in sorted((CONTENT_DIR / "services").glob("*.yml")):
+        for svc in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("services") or []:
+            codes.add(intent_for(svc["code"]))
+    return frozenset(codes)
+
+
+SERVICE_INTENTS = _service_intents()
 GUIDED_INTENTS = {
     "check_eligibility": "eligibility_form",
     "make_checklist": "funeral_form",
