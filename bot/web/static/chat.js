@@ -57,7 +57,8 @@
   var pending = false;
   var elder = false;
   var autoRead = false;
-  var lastTyped = 0; // when the citizen last changed the input box (ms)
+  var lastTyped = 0;
+  var handoffWanted = false; // 转人工 tapped while an answer was on its way // when the citizen last changed the input box (ms)
   var entries = [];
   var memoryStore = {};
 
@@ -374,6 +375,10 @@
     transcript.setAttribute("aria-busy", on ? "true" : "false");
     transcript.classList.toggle("busy", on);
     showTyping(on);
+    if (!on && handoffWanted) {
+      handoffWanted = false;
+      setTimeout(function () { sendRequest({ payload: HANDOFF.payload }, HANDOFF.title); }, 0);
+    }
   }
 
   /* ---------- talking to the server ---------- */
@@ -539,11 +544,13 @@
   /* ---------- 长辈版 (elder mode) ---------- */
 
   function rerender() {
+    transcript.setAttribute("aria-live", "off"); // the same messages again: not news to announce
     while (transcript.firstChild) transcript.removeChild(transcript.firstChild);
     typingRow = null;
     entries.forEach(render);
     if (pending) showTyping(true);
     scrollToEnd();
+    setTimeout(function () { transcript.setAttribute("aria-live", "polite"); }, 0);
   }
 
   function setElder(on, remember) {
@@ -581,7 +588,7 @@
       updateAutoReadButton();
     });
     document.getElementById("handoff").addEventListener("click", function () {
-      if (pending) return;
+      if (pending) { handoffWanted = true; return; } // sent as soon as the current answer is in
       sendRequest({ payload: HANDOFF.payload }, HANDOFF.title);
     });
     setElder(elder, false);
