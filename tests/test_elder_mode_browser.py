@@ -340,6 +340,10 @@ def test_handoff_and_hotline_visible_in_every_state(elder_web, browser, mode):
 
     expect(page.locator(f'{BOT}[data-kind="handoff_queued"]')).to_be_visible()
     help_visible(page)  # waiting for a person
+    before = bot_count(page)
+    page.locator("#handoff").click()  # tapped again while waiting: a reassurance, not silence
+    [again] = wait_for_answer(page, before, timeout=20_000)
+    assert again["kind"] == "handoff_waiting" and "12345" in again["text"]
     assert page.problems == []
     page.context.close()
 

@@ -53,6 +53,8 @@
   };
   var NETWORK_ERROR = "抱歉，网络连接出现问题，您的消息暂时没有送达。请检查网络后点击“重试”。如有急事，请拨打政务服务便民热线 12345。";
 
+  var HANDOFF_WAIT = "已为您转接人工服务，工作人员接入后会在这里回复您，请稍候。如有急事，请拨打政务服务便民热线 12345。";
+
   var transcript, form, input, sendButton, counter, hint, elderToggle, autoReadButton, micButton;
   var pending = false;
   var elder = false;
@@ -421,6 +423,10 @@
       setPending(false);
       var messages = data.messages.filter(function (m) { return m && typeof m === "object"; });
       var offerRetry = data.ok === false && data.retry === true;
+      if (!messages.length && data.handoff === true && request.payload === HANDOFF.payload) {
+        // 转人工 again while already with the desk: the server records it for the operator
+        messages = [{ text: HANDOFF_WAIT, kind: "handoff_waiting", buttons: [] }];
+      }
       if (!messages.length && offerRetry) {
         messages = [{ text: NETWORK_ERROR, kind: "error", buttons: [] }];
       }
