@@ -212,6 +212,8 @@ def test_sizes_line_spacing_and_touch_targets(elder_web, browser, mode):
     if elder:
         to_elder(page)
     numbers = {"welcome": check_miit(page, elder)}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"chat-{mode}-welcome-390.png"))
     ask(page, "高龄津贴怎么领")
     expect(page.locator(f'{BOT}[data-kind="guide"]')).to_be_visible()
     numbers["guide"] = check_miit(page, elder)

@@ -51,6 +51,8 @@
       { title: "我能办什么", payload: "/ask_capabilities" }
     ]
   };
+  var ELDER_WELCOME = "您好！我是民政助手。请点下面的按钮，或按“说话”说出您的问题：";
+  var ELDER_WELCOME_TYPED = "您好！我是民政助手。请点下面的按钮，或在下方输入您的问题：";
   var NETWORK_ERROR = "抱歉，网络连接出现问题，您的消息暂时没有送达。请检查网络后点击“重试”。如有急事，请拨打政务服务便民热线 12345。";
 
   var HANDOFF_WAIT = "已为您转接人工服务，工作人员接入后会在这里回复您，请稍候。如有急事，请拨打政务服务便民热线 12345。";
@@ -229,6 +231,7 @@
     var bubble = document.createElement("div");
     bubble.className = "bubble";
     var summary = elder && !entry.expanded ? firstParagraph(m) : null;
+    if (elder && m.kind === "welcome") summary = micButton && !micButton.hidden ? ELDER_WELCOME : ELDER_WELCOME_TYPED; // short, so the service buttons show at once
     if (summary) {
       bubble.textContent = summary;
     } else if (m.html) {
@@ -241,7 +244,7 @@
     if (summary || speechAvailable()) {
       tools = document.createElement("div");
       tools.className = "tools";
-      if (summary) {
+      if (summary && m.kind !== "welcome") {
         var more = makeButton("展开全文", "more", function () {
           entry.expanded = true;
           saveEntries();
