@@ -77,7 +77,7 @@ def link_for(target: str, entry_id: str, bot_username: Optional[str] = None,
     if target == "telegram":
         return entry.telegram_link(check_bot_username(bot_username), entry_id)
     if target == "web":
-        return entry.web_link(check_web_url(web_url), entry_id)
+        return entry.web_link(check_web_url(web_url), entry_id, entry.elder_mode(entry_id))
     if target == "wechat":
         return wechat_link(entry_id)
     raise QRError(f"unknown target {target!r} (one of {', '.join(TARGETS)})")

@@ -105,7 +105,8 @@ async def test_live_handoff_round_trip(env):
     queue = (await (await op1.get("/api/console/queue")).json())["waiting"]
     assert len(queue) == 1
     item = queue[0]
-    assert item["channel"] == "web" and item["understood"]["service"] == "assistance.dibao"
+    assert item["channel"] == "web" and item["channel_label"] == "网页"
+    assert item["understood"]["service"] == "assistance.dibao"
     assert item["understood"]["region"] == "hunan-chenzhou"
     texts = [line["text"] for line in item["transcript"]]
     assert "低保怎么申请，我电话138****5678" in texts  # masked for staff

@@ -100,8 +100,12 @@ def test_every_entry_point_gets_png_svg_and_poster(telegram_out, catalog):
 ])
 def test_png_decodes_to_the_entry_link(request, fixture, expected):
     out, posters = request.getfixturevalue(fixture)
+    from bot import entry
+
     for p in posters:
         link = expected.format(id=p.entry.id)
+        if fixture == "web_out" and entry.elder_mode(p.entry.id):
+            link += "&mode=elder"  # posters for elder services open in 长辈版
         assert p.link == link
         assert decode_png(out / f"{p.entry.id}.png") == [link]
 

@@ -340,7 +340,7 @@ async def test_guide_form_handoff_to_the_console_and_back(env):
     status, body, _ = await post(env, event_xml("CLICK", "MZ_4"))  # 转人工
     assert "转接人工" in content_of(body)
     queue = (await (await op.get("/api/console/queue")).json())["waiting"]
-    assert len(queue) == 1 and queue[0]["channel"] == "wechat"
+    assert len(queue) == 1 and queue[0]["channel"] == "wechat" and queue[0]["channel_label"] == "微信公众号"
     hid = queue[0]["id"]
     assert (await op.post(f"/api/console/handoffs/{hid}/take", headers=origin)).status == 200
     n = len(env.rasa.received)

@@ -256,7 +256,7 @@ class Handoff(Base):
     __tablename__ = "handoffs"
 
     id = Column(Integer, primary_key=True)
-    channel = Column(String(16), nullable=False)  # web | telegram
+    channel = Column(String(16), nullable=False)  # a channel name from bot.channels
     sender = Column(String(128), nullable=False, index=True)  # the Rasa sender id (web-..., tg-...)
     status = Column(String(16), nullable=False)  # waiting | active | closed
     reason = Column(String(32), nullable=False)  # asked | bot_failed

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import render, stats
+from .. import channels, render, stats
 from ..catalog.queries import CatalogUnavailable
 from ..client import client_address, client_key
 from ..guided.forms import describe_answers
@@ -270,9 +270,15 @@ def _names(catalog, understood: dict) -> dict:
     return out
 
 
+def _channel_label(name: str) -> str:
+    ch = channels.get(name)
+    return ch.label if ch is not None and ch.label else name
+
+
 def _handoff_json(v, catalog=None) -> dict:
     return {
-        "id": v.id, "channel": v.channel, "status": v.status, "reason": v.reason, "understood": v.understood,
+        "id": v.id, "channel": v.channel, "channel_label": _channel_label(v.channel),
+        "status": v.status, "reason": v.reason, "understood": v.understood,
         "understood_text": _names(catalog, v.understood) if catalog is not None else v.understood,
         "created_at": v.created_at.isoformat(timespec="seconds"), "waited_seconds": v.waited_seconds,
         "taken_by": v.taken_by,

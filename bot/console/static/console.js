@@ -143,7 +143,7 @@
       b.className = "take";
       b.dataset.id = String(h.id);
       var mins = Math.floor(h.waited_seconds / 60);
-      b.textContent = (h.channel === "web" ? "网页" : "Telegram") + " · 已等待" + mins + "分" +
+      b.textContent = (h.channel_label || h.channel) + " · 已等待" + mins + "分" +
         (h.waited_seconds % 60) + "秒 · " + describe(h.understood_text) + (h.reason === "bot_failed" ? " · 机器人未能理解" : "");
       b.addEventListener("click", function () { take(h.id); });
       li.appendChild(b);
