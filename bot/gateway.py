@@ -255,11 +255,16 @@ class Gateway:
                                          reason=reason)
 
     # -- around the turn -------------------------------------------------------------------------
-    async def staff_messages(self, sender: str) -> List[Dict[str, Any]]:
-        """Operator and system messages not yet delivered (marked delivered); kind = author."""
-        lines = await asyncio.to_thread(self.desk.undelivered, sender)
+    async def staff_messages(self, sender: str, mark: bool = True) -> List[Dict[str, Any]]:
+        """Operator and system messages not yet delivered; kind = author. Marked delivered
+        unless ``mark`` is False: then the caller confirms with ``staff_delivered`` once
+        the messages are out (a push that can fail must not lose them)."""
+        lines = await asyncio.to_thread(self.desk.undelivered, sender, mark)
         return [{"text": line.text, "html": html.escape(line.text, quote=False), "buttons": [],
-                 "kind": line.author, "service": None} for line in lines]
+                 "kind": line.author, "service": None, "id": line.id} for line in lines]
+
+    async def staff_delivered(self, messages: List[Dict[str, Any]]) -> None:
+        await asyncio.to_thread(self.desk.mark_delivered, [m.get("id") for m in messages])
 
     async def senders_with_news(self, channel: str) -> List[str]:
         """For channels that push: their conversations with operator messages to deliver,

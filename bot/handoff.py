@@ -39,6 +39,7 @@ class Line:
     at: datetime
     author: str
     text: str
+    id: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -122,16 +123,27 @@ class HandoffDesk:
             self._add(s, h.id, "citizen", text, True, at)
             return True
 
-    def undelivered(self, sender: str) -> List[Line]:
-        """Operator and system messages not yet shown to the citizen; marks them delivered."""
+    def undelivered(self, sender: str, mark: bool = True) -> List[Line]:
+        """Operator and system messages not yet shown to the citizen; marks them delivered
+        unless ``mark`` is False (a channel that may fail to push marks them itself once
+        they are out: ``mark_delivered``)."""
         with session_scope(self.db_url) as s:
             rows = s.execute(select(models.HandoffMessage).join(models.Handoff,
                                                                 models.Handoff.id == models.HandoffMessage.handoff_id)
                              .where(models.Handoff.sender == sender, models.HandoffMessage.delivered.is_(False))
                              .order_by(models.HandoffMessage.id)).scalars().all()
-            for r in rows:
-                r.delivered = True
-            return [Line(r.at, r.author, r.text) for r in rows]
+            if mark:
+                for r in rows:
+                    r.delivered = True
+            return [Line(r.at, r.author, r.text, r.id) for r in rows]
+
+    def mark_delivered(self, ids: Iterable[int]) -> None:
+        ids = [i for i in ids if i is not None]
+        if not ids:
+            return
+        with session_scope(self.db_url) as s:
+            s.execute(update(models.HandoffMessage).where(models.HandoffMessage.id.in_(ids))
+                      .values(delivered=True).execution_options(synchronize_session=False))
 
     def senders_with_news(self, channel: str) -> List[str]:
         """Conversations of ``channel`` with operator/system messages not yet delivered

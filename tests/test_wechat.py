@@ -369,6 +369,44 @@ async def test_guide_form_handoff_to_the_console_and_back(env):
     await op.session.close()
 
 
+async def test_an_operator_message_that_cannot_be_pushed_is_kept_for_later(env, monkeypatch):
+    """A push refused (the 48-hour window closed) loses nothing: the message stays
+    undelivered and goes out on a later try."""
+    from bot.handoff import HandoffDesk
+
+    desk = HandoffDesk(env.url)
+    sender = "wx-" + OPENID
+    assert "转接人工" in content_of((await post(env, event_xml("CLICK", "MZ_4")))[1])
+    [waiting] = desk.queue()
+    StaffAuth(env.url).add_account("op.one", PASSWORD)
+    staff_id = StaffAuth(env.url).login("op.one", PASSWORD, "127.0.0.1").staff.id
+    desk.take(waiting.id, staff_id)
+    desk.operator_says(waiting.id, staff_id, "请带上身份证。")
+    api = env.channel.api
+    real_send = api.send_texts
+
+    async def refused(openid, texts):
+        return 0
+
+    monkeypatch.setattr(api, "send_texts", refused)
+    push = asyncio.create_task(env.channel.push_loop(every=0.02))
+    try:
+        await asyncio.sleep(0.3)
+        assert "请带上身份证。" in [line.text for line in desk.undelivered(sender, mark=False)]
+        monkeypatch.setattr(api, "send_texts", real_send)
+        env.fake.user_wrote(OPENID)  # the follower writes again: the window is open
+        await asyncio.to_thread(api.store.open_window, OPENID, "message")
+        env.channel._push_after.clear()  # the retry pause is over
+        for _ in range(100):
+            if any("请带上身份证" in t for t in env.fake.texts_to(OPENID)):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        push.cancel()
+    assert any("请带上身份证" in t for t in env.fake.texts_to(OPENID))
+    assert desk.undelivered(sender, mark=False) == []
+
+
 async def test_not_mounted_without_settings(tmp_path):
     url = f"sqlite:///{tmp_path / 'none.db'}"
     upgrade(url)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any, Dict, List, Optional
 
 from aiohttp import web
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 PATH = "/wechat"
 CHANNEL = channels.require("wechat")
+PUSH_RETRY_SECONDS = 60.0  # after a failed push (window closed), wait before trying that follower again
 MAX_XML = 64 * 1024
 SUCCESS = "success"
 VOICE_UNRECOGNISED = "抱歉，我没能听清这条语音。请用文字描述您的问题，例如“高龄津贴怎么申请”。"
@@ -58,6 +60,7 @@ class WechatChannel:
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
                        if settings.wechat_aes_key else None)
         self.options = wxformat.Options()
+        self._push_after: Dict[str, float] = {}  # sender -> monotonic time of the next push try
         self._locks: Dict[str, asyncio.Lock] = {}
         self.tasks: set = set()
 
@@ -250,9 +253,18 @@ class WechatChannel:
                     openid = CHANNEL.local_id(sender)
                     if openid is None:
                         continue
+                    if self._push_after.get(sender, 0.0) > time.monotonic():
+                        continue
                     async with self.lock(sender):
-                        turn = Turn("staff", await self.gateway.staff_messages(sender), handoff=True)
-                        await self.api.send_texts(openid, self.render(sender, turn))
+                        staff = await self.gateway.staff_messages(sender, mark=False)
+                        texts = self.render(sender, Turn("staff", staff, handoff=True))
+                        if await self.api.send_texts(openid, texts) == len(texts):
+                            await self.gateway.staff_delivered(staff)
+                            self._push_after.pop(sender, None)
+                        else:
+                            # window closed or WeChat refused: the messages stay undelivered; they go
+                            # out with the citizen's next reply, or on a later try
+                            self._push_after[sender] = time.monotonic() + PUSH_RETRY_SECONDS
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep pushing after a database or network hiccup
