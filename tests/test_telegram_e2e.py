@@ -93,11 +93,11 @@ async def test_stickers_and_edits_do_not_break_the_conversation(tg_bot, telegram
 async def test_rasa_down_then_recovery(tg_bot, telegram, live_stack):
     chat = 91007
     bridge = tg_bot.bot_data["bridge"]
-    bridge.rasa_url = "http://127.0.0.1:9"  # the Rasa server is unreachable
+    bridge.gateway.rasa_url = "http://127.0.0.1:9"  # the Rasa server is unreachable
     await telegram.send_text(chat, "杭州离婚登记要多久")
     apology = await telegram.wait_for(chat, lambda m: "12345" in m["visible"])
     assert buttons_of(apology) == ["重试"]
-    bridge.rasa_url = live_stack.rasa_url  # back
+    bridge.gateway.rasa_url = live_stack.rasa_url  # back
     await telegram.press_button(chat, "重试")
     guide = await telegram.wait_for(chat, _guide("离婚登记"), after=1, timeout=60)
     assert "30日" in guide["visible"] or "30天" in guide["visible"]

@@ -92,7 +92,6 @@ class Bridge:
 
     def __init__(self, settings: Settings, rasa_url: str, catalog: Catalog):
         self.settings = settings
-        self.rasa_url = rasa_url.rstrip("/")
         self.catalog = catalog
         self.keys = CallbackKeys()
         self.limiter = RateLimiter(settings.telegram_rate_per_minute)
