@@ -536,6 +536,9 @@ def test_guided_route_for_messages_nlu_could_not_place():
     assert parse.guided_route("FHURWZX3") == "manage_booking_form"
     assert parse.guided_route("HZ2026110001") == "status_form"
     assert parse.guided_route("结婚登记要带什么") is None
+    assert parse.guided_route("我们想在郴州预约结婚登记") == "booking_form"
+    assert parse.guided_route("離婚登記可以預約嗎") == "booking_form"  # Traditional too
+    assert parse.guided_route("想约个离婚登记的时间") == "booking_form"
 
 
 def test_small_readings_from_the_review():

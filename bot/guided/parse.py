@@ -249,16 +249,21 @@ def asks_progress(raw: str) -> bool:
 
 
 _MANAGE_WORDS = re.compile(r"(改约|改期|预约.{0,6}(改|换|取消|推迟|提前|延后|查)|(改|换|取消|查).{0,6}预约)")
+# "我们想在郴州预约结婚登记": asking to book a registration, whatever else the message names
+_BOOK_WORDS = re.compile(r"(预约|约个|约一下|挂个号).{0,8}(结婚|离婚|婚姻)|(结婚|离婚|婚姻)登记.{0,6}(预约|约个时间)")
 
 
 def guided_route(raw: str) -> Optional[str]:
     """The form a message NLU could not place clearly belongs to, from what it contains:
     a confirmation code or "改约…" → managing a booking; an application number or a
-    progress question → the status lookup. None when nothing says so."""
+    progress question → the status lookup; "预约结婚登记" → booking. None when nothing
+    says so."""
     if _MANAGE_WORDS.search(compact(raw)):
         return "manage_booking_form"
     if parse_application_number(raw) or asks_progress(raw):
         return "status_form"
     if parse_booking_code(raw):
         return "manage_booking_form"
+    if _BOOK_WORDS.search(compact(raw)):
+        return "booking_form"
     return None
