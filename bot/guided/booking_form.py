@@ -121,13 +121,10 @@ class BookingForm(GuidedForm):
             return self._DONT_KNOW_WORDS[slot], {}
         return super().dont_know(slot, state)
 
-    def acknowledge(self, text, state):
-        t = compact(text)
-        if re.search(r"(二婚|再婚|离过婚|复婚|第二次结婚)", t):
-            return "好的，记下了。再婚、复婚都按结婚登记办理，预约方式一样。"
-        if re.search(r"(外地|户口不在|外省|异地)", t):
-            return "好的。2025年5月10日起婚姻登记全国通办，户口不在本地也可以办。"
-        return None
+    acknowledgements = (
+        (r"(二婚|再婚|离过婚|复婚|第二次结婚)", "好的，记下了。再婚、复婚都按结婚登记办理，预约方式一样。"),
+        (r"(外地|户口不在|外省|异地)", "好的。2025年5月10日起婚姻登记全国通办，户口不在本地也可以办。"),
+    )
     personal = ("book_groom_birth", "book_bride_birth", "book_name", "book_phone")
 
     # -- helpers --

@@ -57,13 +57,11 @@ class EligibilityForm(GuidedForm):
     def examples(self, slot, state):
         return self._EXAMPLES.get(slot, "")
 
-    def acknowledge(self, text, state):
-        t = compact(text)
-        if re.search(r"(一个人住|独居|自己住|单独住|没人照顾|子女不在身边|儿女不在身边)", t):
-            return "好的，记下了：老人独自居住。独居老人可以问问社区有没有探访关爱服务。"
-        if re.search(r"(腿脚不好|走路不方便|行动不便|身体不好|有病|住院)", t):
-            return "好的，记下了老人的身体情况。"
-        return None
+    acknowledgements = (
+        (r"(一个人住|独居|自己住|单独住|没人照顾|子女不在身边|儿女不在身边)",
+         "好的，记下了：老人独自居住。独居老人可以问问社区有没有探访关爱服务。"),
+        (r"(腿脚不好|走路不方便|行动不便|身体不好|有病|住院)", "好的，记下了老人的身体情况。"),
+    )
 
     def prefill(self, state):
         out = {}

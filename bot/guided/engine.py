@@ -180,9 +180,13 @@ class GuidedForm:
             return "没关系，这个问题先跳过，结果里会说明需要确认什么。", {}
         return "这一项办理需要用到。", {}
 
+    # statements that answer no question of the form ("她一个人住"): (pattern, acknowledgement)
+    acknowledgements: Tuple[Tuple[str, str], ...] = ()
+
     def acknowledge(self, text: str, state: Dict[str, Any]) -> Optional[str]:
-        """A reply to a statement that answers no question of the form ("她一个人住")."""
-        return None
+        """A reply to a statement that answers no question of the form, or None."""
+        t = compact(text)
+        return next((said for pattern, said in self.acknowledgements if re.search(pattern, t)), None)
 
     # -- the engine ------------------------------------------------------------------
     personal: Tuple[str, ...] = ()  # never kept once the form has ended, whatever the ending

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import Any, Dict, Optional
 
 
 from ..assistant import Button
@@ -16,8 +16,6 @@ from .engine import (
 )
 from .booking_form import KINDS, day_choice, day_problem, free_slots, slot_choice
 
-if TYPE_CHECKING:
-    pass
 
 
 class ManageBookingForm(GuidedForm):

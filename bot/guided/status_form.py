@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 
 from ..assistant import Button
@@ -12,8 +11,6 @@ from .engine import (
     REGION, GuidedForm, Outcome, client_of, text_reply,
 )
 
-if TYPE_CHECKING:
-    pass
 
 
 class StatusForm(GuidedForm):
