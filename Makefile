@@ -20,7 +20,7 @@ TRAIN_INPUTS := config.yml domain.yml bot/normalize.py \
 	$(shell find data nlu_ext -type f ! -path '*__pycache__*' 2>/dev/null)
 CONTENT := $(shell find bot/content bot/migrations -type f -name '*.yml' -o -type f -name '*.py' 2>/dev/null | grep -v __pycache__)
 
-.PHONY: help run telegram qr test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench reliability lint clean
+.PHONY: help run telegram qr prod test-scale test install install-dev catalog train validate test-unit test-nlu test-stories test-e2e eval bench reliability lint clean
 
 help:
 	@echo "make run    - set up everything and start the assistant (web chat at http://127.0.0.1:8080/)"
@@ -30,6 +30,8 @@ help:
 	@echo "make eval   - NLU cross-validation of the candidate pipelines (writes reports/)"
 	@echo "make bench  - time 200 questions through python -m bot ask (writes reports/bench.md)"
 	@echo "make reliability - fuzz, fault and load battery on loopback (writes reports/reliability.md, ~15 min)"
+	@echo "make prod   - production mode: replicas behind nginx on PostgreSQL + Redis (settings: docs/deployment.md)"
+	@echo "make test-scale - 2 Rasa, 2 action, 2 web replicas behind nginx, 100 conversations, a replica killed (reports/scale.md)"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove generated files (venv, models, databases)"
 
@@ -68,6 +70,15 @@ run: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
 
 telegram: $(VENV)/.installed $(CATALOG_DB) $(MODEL)
 	$(PY) -m bot serve --telegram
+
+# Production mode (bot/production.py): MINZHENG_DB_URL (PostgreSQL), MINZHENG_REDIS_URL, RASA_TOKEN,
+# MINZHENG_ACTION_SECRET and MINZHENG_CLIENT_SECRET must be set; it runs the migrate step itself.
+prod: $(VENV)/.installed $(MODEL)
+	MINZHENG_PRODUCTION=1 $(PY) -m bot.production serve
+
+# SCALE_ARGS e.g. "--conversations 40" (default 100, and one Rasa replica killed mid-run)
+test-scale: $(VENV)/.installed-dev $(MODEL)
+	$(PY) scripts/scale_test.py $(SCALE_ARGS)
 
 # Needs a public address: MINZHENG_PUBLIC_URL=https://... or TELEGRAM_BOT_USERNAME=... (or QR_ARGS="--draft").
 # QR_ARGS e.g. "--target web --web-url https://chat.example.gov.cn", "--bot-username my_bot" or "--draft"

@@ -91,6 +91,12 @@ class Settings:
     secure_cookies: bool = False
     # key of the hash that turns client addresses into throttle keys (bot.client.client_key)
     client_secret: str = "minzheng-test-client-secret"
+    # production mode (bot.production): Rasa runs as replicas behind nginx, turns carry an id
+    # so the gateway can tell whether a turn that hit a dying replica was processed
+    replicated: bool = False
+    # Redis for state shared by the front-end processes (bot.web.held); empty = in process memory
+    redis_url: str = ""
+    redis_prefix: str = "minzheng"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,6 +126,9 @@ class Settings:
             wechat_aes_key=os.environ.get("WECHAT_AES_KEY", "").strip(),
             wechat_api_base=os.environ.get("WECHAT_API_BASE", "").strip() or "https://api.weixin.qq.com/cgi-bin/",
             wechat_rate_per_minute=int(os.environ.get("WECHAT_RATE_PER_MINUTE", "20")),
+            replicated=_flag("MINZHENG_PRODUCTION", False),
+            redis_url=os.environ.get("MINZHENG_REDIS_URL", "").strip(),
+            redis_prefix=os.environ.get("MINZHENG_REDIS_PREFIX", "").strip() or "minzheng",
         )
 
     @property

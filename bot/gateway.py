@@ -7,7 +7,9 @@
              the handoff desk: while a person serves the conversation the message is
                recorded for staff instead of going to Rasa (held in memory by channels
                that keep a ``held`` store while the database is unavailable)
-             Rasa (bot.rasa_client.send, with the partial-reply check)
+             Rasa (bot.rasa_client.send, with the partial-reply check); when the Rasa
+               replica died during the turn, the turn is sent once more if the shared
+               tracker store shows it was not processed (or its replies are read from there)
              statistics and review records (which guides the conversation got)
              handoff queueing (asked for, or the bot failed twice with staff online)
              and the channel notices
@@ -22,6 +24,7 @@ import asyncio
 import html
 import logging
 import time
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional
@@ -108,6 +111,7 @@ class Gateway:
         self._trouble_until = 0.0
         self._trouble = trouble
         self._note_trouble = note_trouble
+        self.retried = 0  # turns sent a second time because the Rasa replica died (bot.production)
 
     # -- plumbing ----------------------------------------------------------------------------
     @property
@@ -183,8 +187,7 @@ class Gateway:
 
         meta = {**(metadata or {}), "channel": ch.name}  # the actions ask bot.channels what it can carry
         async with (waiting() if waiting else nullcontext()):
-            result = await rasa_client.send(self.http, self.rasa_url, sender, prepared.message, meta,
-                                            token=self.token or None)
+            result = await self.send(sender, prepared.message, meta)
         if not result.ok:
             return Turn("unavailable", [message_of(Assistant.unavailable(self.settings.hotline))],
                         message=prepared.message)
@@ -202,6 +205,35 @@ class Gateway:
         if queued and self.held is not None:
             self.held.mark(sender, True)
         return Turn("bot", messages, handoff=queued, message=prepared.message)
+
+    async def send(self, sender: str, message: str, meta: Dict[str, Any]) -> rasa_client.RasaResult:
+        """One turn to Rasa, with a turn id in the metadata (the tracker keeps it). If the
+        replica died during the turn (nginx moves the conversation to another one), the
+        turn is sent once more only when that cannot run it twice: the request never
+        reached Rasa, or the shared tracker has no trace of it. When the tracker shows it
+        was processed, its replies are taken from there; when the tracker cannot be read,
+        the citizen gets the apology and a retry button, as for any outage. The turn id
+        and the tracker check are for production mode (``settings.replicated``); with one
+        Rasa process only a refused connection is tried again."""
+        turn_id = uuid.uuid4().hex
+        if self.settings.replicated:  # only there can another replica take the conversation over
+            meta = {**meta, rasa_client.TURN_KEY: turn_id}
+        token = self.token or None
+        result = await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token)
+        if result.retry is None:
+            return result
+        if result.retry == "lost":
+            if not self.settings.replicated:
+                return result
+            state, done = await rasa_client.turn_outcome(self.http, self.rasa_url, token, sender, turn_id)
+            if state == "done" and done is not None:
+                logger.warning("the Rasa replica died after the turn: replies read from the tracker")
+                return done
+            if state != "absent":
+                return result
+        self.retried += 1
+        logger.warning("turn sent again: the Rasa replica died during it (%s)", result.retry)
+        return await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token)
 
     async def _to_desk(self, sender: str, said: str):
         """True: recorded for the operator serving this conversation; False: for the bot;

@@ -14,15 +14,22 @@ that action's events and still answers ``200`` with whatever came before (often
 nothing, sometimes the messages of an earlier action of the same turn). So a
 reply is only a success when no custom action of this turn lost its events: with
 the API token, ``send`` reads the turn back from the tracker (``partial_turn``).
+
+Every request about a conversation carries its sender id in the ``X-Minzheng-Sender``
+header: in production mode nginx chooses the Rasa replica by a consistent hash of it
+(``bot.production``), so one conversation is served by one replica at a time. When
+the replica died during the turn, ``send`` says so (``RasaResult.retry``: the
+connection was refused or reset, or nginx answered 502/503 before any reply) and the
+gateway decides whether to send the turn again (``turn_outcome``).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from aiohttp import ClientError, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientResponseError, ClientSession, ClientTimeout
 
 from .rasa_reply import merge_messages
 
@@ -37,6 +44,18 @@ RASA_ACTIONS = frozenset({
     "action_extract_slots",
 })
 TRACKER_TIMEOUT = ClientTimeout(total=5)
+SENDER_HEADER = "X-Minzheng-Sender"
+TURN_KEY = "turn"  # metadata key of the turn id: the tracker keeps it on the user event
+# nginx's answers when the replica died or none was reachable (504 is not here: the
+# replica may still be working on the turn, so sending it again could run it twice)
+REPLICA_DIED = frozenset({502, 503})
+
+
+def sender_headers(sender: str) -> Dict[str, str]:
+    """The routing header; sender ids are ASCII, anything else is percent-encoded."""
+    from urllib.parse import quote
+
+    return {SENDER_HEADER: quote(sender, safe="-_.:@")}
 
 
 @dataclass
@@ -44,6 +63,9 @@ class RasaResult:
     ok: bool
     messages: List[Dict[str, Any]] = field(default_factory=list)
     partial: bool = False  # Rasa answered, but an action of this turn failed
+    # "refused": the request never reached Rasa (always safe to send again); "lost": the
+    # replica died during the turn (connection reset, 502/503); None: no such failure
+    retry: Optional[str] = None
 
 
 def _custom(name: Any) -> bool:
@@ -72,7 +94,8 @@ async def tracker(session: ClientSession, rasa_url: str, token: Optional[str], s
     """The conversation's tracker (Rasa's HTTP API, token required), or None when unreadable."""
     try:
         async with session.get(f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker",
-                               params={"token": token or ""}, timeout=timeout or ClientTimeout(total=30)) as resp:
+                               params={"token": token or ""}, headers=sender_headers(sender),
+                               timeout=timeout or ClientTimeout(total=30)) as resp:
             if resp.status != 200:
                 return None
             data = await resp.json()
@@ -106,6 +129,21 @@ async def partial_turn(session: ClientSession, rasa_url: str, token: str, sender
     return bool(lost)
 
 
+def _failure(exc: BaseException) -> Optional[str]:
+    """What a failed request tells about the turn: "refused" (never reached Rasa), "lost"
+    (the replica died while it had the turn) or None (a timeout, a bad answer: unknown)."""
+    from aiohttp import (ClientConnectorError, ClientOSError, ClientPayloadError, ClientResponseError,
+                         ServerDisconnectedError)
+
+    if isinstance(exc, ClientConnectorError):
+        return "refused"
+    if isinstance(exc, ClientResponseError):
+        return "lost" if exc.status in REPLICA_DIED else None
+    if isinstance(exc, (ServerDisconnectedError, ClientOSError, ClientPayloadError)):
+        return "lost"
+    return None
+
+
 async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
                metadata: Optional[Dict[str, Any]] = None, token: Optional[str] = None) -> RasaResult:
     """POST to /webhooks/rest/webhook. Never raises for network or server errors.
@@ -116,13 +154,18 @@ async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
         async with session.post(
             f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
             json={"sender": sender, "message": message, "metadata": metadata or {}},
+            headers=sender_headers(sender),
         ) as resp:
             if resp.status != 200:
-                raise ClientError(f"status {resp.status}")
+                raise ClientResponseError(resp.request_info, resp.history, status=resp.status)
             raw = await resp.json()
     except (ClientError, asyncio.TimeoutError, ValueError) as exc:
         logger.warning("Rasa unavailable: %s", type(exc).__name__)
-        return RasaResult(False)
+        return RasaResult(False, retry=_failure(exc))
+    return await _result(session, rasa_url, sender, raw, token)
+
+
+async def _result(session: ClientSession, rasa_url: str, sender: str, raw: Any, token: Optional[str]) -> RasaResult:
     messages = merge_messages(raw if isinstance(raw, list) else [])
     if not messages:
         # Rasa answered but produced nothing: the action server is down (or failed).
@@ -133,6 +176,69 @@ async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
     return RasaResult(True, messages)
 
 
+def turn_events(events: List[Dict[str, Any]], turn_id: str) -> Optional[List[Dict[str, Any]]]:
+    """The events after the user message of turn ``turn_id`` (up to the next user message),
+    or None when the tracker has no such message: the turn was not processed."""
+    start = None
+    for i, ev in enumerate(events):
+        if ev.get("event") == "user" and (ev.get("metadata") or {}).get(TURN_KEY) == turn_id:
+            start = i
+    if start is None:
+        return None
+    turn = []
+    for ev in events[start + 1:]:
+        if ev.get("event") == "user":
+            break
+        turn.append(ev)
+    return turn
+
+
+def replies_of(turn: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The bot events of a turn as the REST channel would have answered them."""
+    raw = []
+    for ev in turn:
+        if ev.get("event") != "bot":
+            continue
+        data = ev.get("data") or {}
+        msg: Dict[str, Any] = {}
+        if ev.get("text") is not None:
+            msg["text"] = ev["text"]
+            if data.get("buttons"):
+                msg["buttons"] = data["buttons"]
+        if data.get("custom") is not None:
+            if msg:
+                raw.append(msg)
+                msg = {}
+            msg["custom"] = data["custom"]
+        if msg:
+            raw.append(msg)
+    return raw
+
+
+async def turn_outcome(session: ClientSession, rasa_url: str, token: Optional[str], sender: str,
+                       turn_id: str) -> Tuple[str, Optional[RasaResult]]:
+    """After a replica died during turn ``turn_id``, what the shared tracker store says
+    (Rasa saves the tracker there before it answers):
+
+    ("done", result)  the turn was processed: its replies, read from the tracker;
+    ("absent", None)  no trace of it: safe to send it again;
+    ("unknown", None) the tracker is unreadable (or no API token): not safe to send again."""
+    if not token:
+        return "unknown", None
+    tracker_ = await tracker(session, rasa_url, token, sender, TRACKER_TIMEOUT)
+    events = tracker_.get("events") if isinstance(tracker_, dict) else None
+    if not isinstance(events, list):
+        return "unknown", None
+    turn = turn_events([ev for ev in events if isinstance(ev, dict)], turn_id)
+    if turn is None:
+        return "absent", None
+    messages = merge_messages(replies_of(turn))
+    lost = lost_actions([{"event": "user"}, *turn])
+    if not messages or lost:
+        return "done", RasaResult(False, messages, partial=bool(lost))
+    return "done", RasaResult(True, messages)
+
+
 async def restart(session: ClientSession, rasa_url: str, sender: str) -> bool:
     """Forget the conversation: Rasa's default ``/restart`` resets every slot and the
     dialogue state of ``sender``. True when Rasa accepted it."""
@@ -140,6 +246,7 @@ async def restart(session: ClientSession, rasa_url: str, sender: str) -> bool:
         async with session.post(
             f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
             json={"sender": sender, "message": "/restart", "metadata": {}},
+            headers=sender_headers(sender),
         ) as resp:
             return resp.status == 200
     except (ClientError, asyncio.TimeoutError):
@@ -171,7 +278,8 @@ class SyncRasaClient:
         body: Dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             body["metadata"] = metadata
-        r = self.http.post(f"{self.url}/webhooks/rest/webhook", json=body, timeout=self.timeout)
+        r = self.http.post(f"{self.url}/webhooks/rest/webhook", json=body, headers=sender_headers(sender),
+                           timeout=self.timeout)
         r.raise_for_status()
         return r.json()
 
@@ -179,7 +287,8 @@ class SyncRasaClient:
         params = {"include_events": "AFTER_RESTART"}
         if self.token:
             params["token"] = self.token
-        r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params, timeout=self.timeout)
+        r = self.http.get(f"{self.url}/conversations/{sender}/tracker", params=params,
+                          headers=sender_headers(sender), timeout=self.timeout)
         r.raise_for_status()
         return r.json()
 

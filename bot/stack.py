@@ -14,6 +14,9 @@ one generated under ``var/``) that Rasa sends as a header. Conversations are kep
 in Rasa's SQL tracker store on ``var/tracker.db`` unless ``endpoints_extra`` names
 another tracker store, so they survive a restart of Rasa.
 
+With ``MINZHENG_PRODUCTION=1``, ``serve`` runs production mode instead: replicas of
+each process behind nginx, on PostgreSQL and Redis (``bot.production``, ``make prod``).
+
 Used by ``python -m bot serve`` (``make run``), by ``python -m bot ask`` when no
 ``--url`` is given, and by the end-to-end tests (on free ports).
 """
@@ -297,6 +300,12 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
     """Run everything in the foreground until Ctrl-C or SIGTERM. Telegram runs when
     TELEGRAM_TOKEN is set (``telegram=True`` insists on it). ``host`` is the web chat's
     address; Rasa and the action server follow RASA_HOST and ACTION_HOST (loopback)."""
+    from .config import _flag
+
+    if _flag("MINZHENG_PRODUCTION", False):  # several replicas behind nginx (bot.production, make prod)
+        from .production import serve as serve_production
+
+        return serve_production(model, telegram=telegram)
     has_token = bool(os.environ.get("TELEGRAM_TOKEN", "").strip())
     if telegram and not has_token:
         print("TELEGRAM_TOKEN is not set: get a token from @BotFather, then\n"

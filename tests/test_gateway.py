@@ -69,7 +69,7 @@ async def test_a_turn_goes_to_rasa_with_the_channel_and_is_counted(gw):
     gateway, rasa, url = gw
     turn = await gateway.converse("wechat", "wx-o1", Said.text("  结婚登记  "), {"client": "k"})
     assert turn.status == "bot" and turn.ok and turn.messages[0]["kind"] == "guide"
-    assert rasa.received[-1]["metadata"] == {"client": "k", "channel": "wechat"}
+    assert rasa.received[-1]["metadata"] == {"client": "k", "channel": "wechat"}  # no turn id: one Rasa
     assert rasa.received[-1]["message"] == "结婚登记"
     # the guide was recorded as sent: this conversation may rate it, once
     assert await gateway.rate_sent("wechat", "wx-o1", "marriage.register", True) == "ok"

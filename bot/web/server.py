@@ -36,7 +36,7 @@ from ..config import Settings
 from ..gateway import HELD_FULL, HELD_NOTICE, Gateway, Said, message_of, notice  # noqa: F401 - re-exported
 from ..handoff import HandoffDesk
 from . import conversation, guard, maintenance
-from .held import HeldMessages
+from .held import held_store
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -194,7 +194,7 @@ def create_app(rasa_url: str, settings: Settings | None = None, purge_every: flo
     app["rasa_url"] = rasa_url.rstrip("/")
     app["catalog"] = Catalog(app["settings"].db_url, app["settings"].hotline)
     app["desk"] = HandoffDesk(app["settings"].db_url)
-    app["held"] = HeldMessages()
+    app["held"] = held_store(app["settings"])
     app["gateway"] = Gateway(app["settings"], app["rasa_url"], catalog=app["catalog"], desk=app["desk"],
                              held=app["held"], http=lambda: app["http"], trouble=lambda: guard.db_trouble(app),
                              note_trouble=lambda: guard.note_db_trouble(app))

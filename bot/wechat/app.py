@@ -59,7 +59,7 @@ class WechatChannel:
         self.api = api or WechatAPI(settings, self.store)
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
                        if settings.wechat_aes_key else None)
-        self.options = wxformat.Options()
+        self.options = wxformat.options_store(settings)  # shared in Redis in production mode
         self._push_after: Dict[str, float] = {}  # sender -> monotonic time of the next push try
         self._locks: Dict[str, asyncio.Lock] = {}
         self.tasks: set = set()

@@ -8,11 +8,15 @@ the first; under a guide the follower can also rate it.
 from __future__ import annotations
 
 import html
+import json
+import logging
 import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..channels import Channel
+
+logger = logging.getLogger(__name__)
 
 RATE = "rate:"  # an option that rates a guide: "rate:1:<service>" / "rate:0:<service>"
 _TAG = re.compile(r"<[^>]*>")
@@ -90,11 +94,56 @@ class Options:
             while len(self._last) > self.max_senders:
                 self._last.popitem(last=False)
 
+    def _payloads(self, sender: str) -> List[str]:
+        return self._last.get(sender) or []
+
     def choose(self, sender: str, text: str) -> Optional[str]:
         """The payload of option ``text`` ("1", "２"...), or None when it is not one."""
         digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
         if not digits.isdigit() or len(digits) > 2:
             return None
-        payloads = self._last.get(sender) or []
+        payloads = self._payloads(sender)
         n = int(digits)
         return payloads[n - 1] if 1 <= n <= len(payloads) else None
+
+
+class SharedOptions(Options):
+    """The same in Redis (production mode: several web processes behind nginx, so a
+    follower's "2" may reach another process than the one that offered the options).
+    Kept 48 hours, WeChat's customer-service window; Redis unavailable = this process's map."""
+
+    TTL = 48 * 3600
+
+    def __init__(self, redis_url: str, prefix: str = "minzheng", client=None):
+        super().__init__()
+        if client is None:
+            import redis
+
+            client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.redis = client
+        self.prefix = f"{prefix}:wxoptions:"
+
+    def offer(self, sender: str, payloads: List[str]) -> None:
+        super().offer(sender, payloads)
+        try:
+            if payloads:
+                self.redis.set(self.prefix + sender, json.dumps(payloads, ensure_ascii=False), ex=self.TTL)
+            else:
+                self.redis.delete(self.prefix + sender)
+        except Exception:  # noqa: BLE001 - this process still knows them
+            logger.warning("shared WeChat options unavailable (offer)")
+
+    def _payloads(self, sender: str) -> List[str]:
+        try:
+            raw = self.redis.get(self.prefix + sender)
+        except Exception:  # noqa: BLE001
+            logger.warning("shared WeChat options unavailable (choose)")
+            return super()._payloads(sender)
+        return json.loads(raw) if raw else []
+
+
+def options_store(settings) -> Options:
+    """Redis-backed when ``settings.redis_url`` is set (production mode), else in memory."""
+    if getattr(settings, "redis_url", ""):
+        return SharedOptions(settings.redis_url, settings.redis_prefix)
+    return Options()
