@@ -62,6 +62,9 @@ SETTINGS: Tuple[Tuple[str, bool, str, str], ...] = (
     ("MINZHENG_PORT_BASE", False, "18000", "first of the internal loopback ports"),
     ("TICKET_LOCK_LIFETIME", False, "10", "seconds a dead replica's conversation lock blocks the conversation"),
     ("MINZHENG_PRODUCTION", False, "1", "turn ids for the gateway's retry (set for every front end)"),
+    ("RASA_URL", False, "", "where the front ends reach Rasa: nginx's Rasa port (containers: http://nginx:5005)"),
+    ("MINZHENG_ACTION_URL", False, "", "where Rasa reaches the action servers (containers: http://nginx:5055/webhook)"),
+    ("MINZHENG_TRUSTED_PROXIES", False, "", "nginx's address(es): its X-Forwarded-For names the citizen"),
 )
 SETTING_NAMES: Tuple[str, ...] = tuple(name for name, *_ in SETTINGS)
 SECRETS = ("RASA_TOKEN", "MINZHENG_ACTION_SECRET", "MINZHENG_CLIENT_SECRET")
@@ -155,18 +158,18 @@ class ProductionConfig:
             if value and (len(value) < MIN_TOKEN_LENGTH or value == PUBLISHED_RASA_TOKEN):
                 problems.append(f"{name} is too short or a published default: use 16+ random characters")
         numbers: Dict[str, int] = {}
-        for name in ("MINZHENG_RASA_REPLICAS", "MINZHENG_ACTION_REPLICAS", "MINZHENG_WEB_REPLICAS",
-                     "MINZHENG_PORT_BASE", "TICKET_LOCK_LIFETIME"):
+        ranges = {"MINZHENG_RASA_REPLICAS": (1, MAX_REPLICAS), "MINZHENG_ACTION_REPLICAS": (1, MAX_REPLICAS),
+                  "MINZHENG_WEB_REPLICAS": (1, MAX_REPLICAS), "MINZHENG_PORT_BASE": (1025, 64999),
+                  "TICKET_LOCK_LIFETIME": (2, 600)}
+        for name, (low, high) in ranges.items():
             try:
                 numbers[name] = int(get(name))
             except ValueError:
                 problems.append(f"{name} must be a whole number")
-                numbers[name] = 0
-        for name in ("MINZHENG_RASA_REPLICAS", "MINZHENG_ACTION_REPLICAS", "MINZHENG_WEB_REPLICAS"):
-            if numbers[name] and not 1 <= numbers[name] <= MAX_REPLICAS:
-                problems.append(f"{name} must be between 1 and {MAX_REPLICAS}")
-        if numbers["MINZHENG_PORT_BASE"] and not 1024 < numbers["MINZHENG_PORT_BASE"] < 65000:
-            problems.append("MINZHENG_PORT_BASE must be between 1025 and 64999")
+                numbers[name] = low
+                continue
+            if not low <= numbers[name] <= high:
+                problems.append(f"{name} must be between {low} and {high}")
         host, _, port = get("MINZHENG_LISTEN").rpartition(":")
         if not host or not port.isdigit():
             problems.append("MINZHENG_LISTEN must be host:port")
@@ -219,13 +222,14 @@ def _servers(addresses: Sequence[str], extra: str = "max_fails=1 fail_timeout=5s
 def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Sequence[str],
                rasa_listen: str, action_listen: str, run_dir: Optional[Path] = None) -> str:
     """nginx.conf for the topology. ``run_dir``: pid, logs and temp files there (an
-    unprivileged nginx on one machine); None: the container layout (stderr logs)."""
-    if run_dir is not None:
-        head = (f"pid {run_dir}/nginx.pid;\nerror_log {run_dir}/error.log warn;\n")
-        temp = "".join(f"    {kind}_temp_path {run_dir}/tmp/{kind};\n"
-                       for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    else:
-        head, temp = "error_log /dev/stderr warn;\n", ""
+    unprivileged nginx on one machine); None: the container layout (/tmp/nginx, the
+    error log on stderr)."""
+    # unprivileged either way: pid and temp files where the user may write
+    base = run_dir if run_dir is not None else Path("/tmp/nginx")
+    head = f"pid {base}/nginx.pid;\n" + (f"error_log {run_dir}/error.log warn;\n" if run_dir is not None
+                                         else "error_log /dev/stderr warn;\n")
+    temp = "".join(f"    {kind}_temp_path {base}/tmp/{kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     proxy = ("        proxy_http_version 1.1;\n"
              "        proxy_set_header Host $host;\n"
              "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
@@ -267,8 +271,9 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
 
 def cluster_nginx_conf(rasa_replicas: int = 2) -> str:
     """The nginx.conf of the Kubernetes manifests (deploy/k8s/nginx.yaml, a ConfigMap): Rasa
-    is a StatefulSet (stable names rasa-0.rasa, rasa-1.rasa...), web and actions Services."""
-    return nginx_conf("8080", ["web:8080"], [f"rasa-{i}.rasa:5005" for i in range(rasa_replicas)],
+    is a StatefulSet with one Service per pod (rasa-0, rasa-1...: stable addresses, which
+    nginx resolves once), web and actions one Service each."""
+    return nginx_conf("8080", ["web:8080"], [f"rasa-{i}:5005" for i in range(rasa_replicas)],
                       ["actions:5055"], "5005", "5055")
 
 
@@ -470,6 +475,62 @@ def serve(model: Optional[Path] = None, telegram: Optional[bool] = None, migrate
             signal.signal(sig, handler)
 
 
+# -- one process in a container (docker-compose.yml, deploy/k8s/) ---------------------------------
+
+CONTAINER_PORTS = {"rasa": 5005, "actions": 5055, "web": 8080, "nginx": 8080}
+CONTAINER_MODEL = "/app/models/minzheng.tar.gz"
+CONTAINER_NGINX_CONF = "/etc/minzheng/nginx.conf"
+
+
+def container_command(kind: str, config: ProductionConfig, env: Mapping[str, str],
+                      endpoints_file: Optional[Path] = None) -> List[str]:
+    """The command of one process of the topology in a container, on the ports above,
+    listening on all interfaces of the container (the cluster network is private)."""
+    py = sys.executable
+    if kind == "migrate":
+        return [py, "-m", "bot", "catalog", "load"]
+    if kind == "actions":
+        return [py, "-m", "actions.server", "--host", "0.0.0.0", "--port", str(CONTAINER_PORTS["actions"])]
+    if kind == "rasa":
+        return [py, "-m", "bot.rasa_server", "--model", env.get("MINZHENG_MODEL", CONTAINER_MODEL),
+                "--port", str(CONTAINER_PORTS["rasa"]), "--interface", "0.0.0.0", "--enable-api",
+                "--endpoints", str(endpoints_file), "--credentials", str(PROJECT_ROOT / "credentials.yml")]
+    if kind == "web":
+        return [py, "-m", "bot", "web", "--host", "0.0.0.0", "--port", str(CONTAINER_PORTS["web"]),
+                "--rasa-url", (env.get("RASA_URL") or "http://nginx:5005")]
+    if kind == "nginx":
+        return [NGINX, "-c", env.get("MINZHENG_NGINX_CONF", CONTAINER_NGINX_CONF), "-g", "daemon off;"]
+    raise ProductionError(f"unknown process {kind!r}: one of {', '.join(PROCESSES)}")
+
+
+def run_one(kind: str) -> int:
+    """``python -m bot.production run KIND``: check the settings, then become that process."""
+    try:
+        config = ProductionConfig.from_env()
+    except ProductionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    endpoints = None
+    if kind == "rasa":
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="endpoints-", suffix=".yml")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(endpoints_yaml(os.environ.get("MINZHENG_ACTION_URL") or "http://nginx:5055/webhook",
+                                   config.tracker, config.redis, config.redis_prefix))
+        endpoints = Path(path)
+        if config.tracker.password:
+            os.environ["MINZHENG_TRACKER_DB_PASSWORD"] = config.tracker.password
+        if config.redis.password:
+            os.environ["MINZHENG_REDIS_PASSWORD"] = config.redis.password
+    os.environ.setdefault("TICKET_LOCK_LIFETIME", str(config.lock_lifetime))
+    os.environ["MINZHENG_PRODUCTION"] = "1"
+    command = container_command(kind, config, os.environ, endpoints)
+    os.chdir(PROJECT_ROOT)
+    os.execv(command[0], command)
+    return 1  # not reached
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m bot.production serve|migrate|config``."""
     import argparse
@@ -481,7 +542,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     srv.add_argument("--no-migrate", action="store_true", help="skip the migrate step (it ran elsewhere)")
     sub.add_parser("migrate", help="only the migrate step: Alembic migrations and the catalogue load")
     sub.add_parser("check", help="check the settings and print the layout")
+    one = sub.add_parser("run", help="one process of the topology in a container (docker-compose, Kubernetes)")
+    one.add_argument("kind", choices=PROCESSES)
     args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_one(args.kind)
     if args.command == "serve":
         return serve(Path(args.model) if args.model else None, migrate=not args.no_migrate)
     try:
