@@ -25,16 +25,9 @@ SECTIONS = {"materials": "所需材料", "steps": "办理流程", "location": "�
 # recognises them (section_request) whatever intent NLU gives them.
 SECTION_WORDS = {"政策依据": "legal", "法律依据": "legal", "政策": "legal", "依据": "legal",
                  "完整指南": "full", "完整办事指南": "full", "全部内容": "full"}
-# Cities offered as buttons when we ask for the region (those with local data).
-SAMPLE_CITIES = ("杭州", "郴州", "营口", "秦皇岛")
-MENU_SERVICES = (
-    "marriage.register",
-    "marriage.divorce",
-    "funeral.after_death",
-    "elder.age_allowance",
-    "elder.care_subsidy",
-    "assistance.dibao",
-)
+# The cities offered as buttons when we ask for the place are the catalogue's featured
+# cities (``featured`` in regions/*.yml), the menu buttons its ``menu`` services
+# (services/*.yml): a new city or service is a content change.
 
 
 CHANNEL_NOTICES = frozenset(
@@ -129,10 +122,6 @@ def short_buttons(service_code: str) -> List[Button]:
     return out
 
 
-def city_buttons() -> List[Button]:
-    return [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
-
-
 def _both(template_fn, *args, **kwargs):
     return template_fn(*args, fmt="text", **kwargs), template_fn(*args, fmt="html", **kwargs)
 
@@ -185,7 +174,7 @@ class Assistant:
             a = replace(a, legal_basis=list(g.legal_basis[-2:]))
         text_out, html = _both(render.macro, "sections.j2", "short", g=g, a=a, local=local, ask_city=ask_city,
                                lead=lead)
-        buttons = short_buttons(service_code) + (city_buttons() if ask_city else [])
+        buttons = short_buttons(service_code) + (self.city_buttons() if ask_city else [])
         return Reply(text_out, html, buttons, service=service_code, kind="guide")
 
     def operator_answer(self, service_code: str, text: str, region_code: Optional[str] = None) -> Optional[dict]:
@@ -228,8 +217,7 @@ class Assistant:
         info = self.catalog.service(service_code)
         name = info.name if info else service_code
         text, html = _both(render.message, "ask_region", service_name=name)
-        buttons = [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
-        buttons.append(Button("跳过", "/skip"))
+        buttons = self.city_buttons() + [Button("跳过", "/skip")]
         return Reply(text, html, buttons, kind="ask_region")
 
     # -- regions -----------------------------------------------------------------
@@ -242,18 +230,19 @@ class Assistant:
 
     def region_not_understood(self) -> Reply:
         text, html = _both(render.message, "region_not_understood", hotline=self.catalog.default_hotline)
-        buttons = [Button(c, intent_payload("inform_region", region=c)) for c in SAMPLE_CITIES]
-        buttons.append(Button("跳过", "/skip"))
+        buttons = self.city_buttons() + [Button("跳过", "/skip")]
         return Reply(text, html, buttons, kind="ask_region")
 
     # -- navigation --------------------------------------------------------------
+    def city_names(self) -> List[str]:
+        """Short names of the featured cities (杭州, 郴州 …), in their content order."""
+        return [r.short_name for r in self.catalog.featured_cities()]
+
+    def city_buttons(self) -> List[Button]:
+        return [Button(c, intent_payload("inform_region", region=c)) for c in self.city_names()]
+
     def menu_buttons(self) -> List[Button]:
-        out = []
-        for code in MENU_SERVICES:
-            info = self.catalog.service(code)
-            if info:
-                out.append(Button(info.name, intent_payload(intent_for(code))))
-        return out
+        return [Button(info.name, intent_payload(intent_for(info.code))) for info in self.catalog.menu_services()]
 
     def menu(self) -> Reply:
         domains = []

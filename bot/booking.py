@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-import yaml
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -33,12 +32,10 @@ from .catalog.db import session_scope
 from .config import CONTENT_DIR
 
 BOOKING_FILE = CONTENT_DIR / "booking.yml"
-KINDS = ("marriage", "divorce")
+KINDS = ("marriage", "divorce")  # as bot.catalog.schema.BOOKING_KINDS
 KIND_NAMES = {"marriage": "结婚登记", "divorce": "离婚登记"}
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 8
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_RULE = re.compile(r"^(qixi|\d{2}-\d{2}|\d{4}-\d{2}-\d{2})$")
 _PHONE = re.compile(r"^1\d{10}$")
 
 
@@ -99,108 +96,61 @@ class Schedule:
         return []
 
 
-def _err(path: Path, where: str, msg: str) -> ScheduleError:
-    return ScheduleError(f"{path}: {where}: {msg}")
+def check_schedules(data, shown: str, problems: List[str], refs=None) -> Optional[Dict[str, Schedule]]:
+    """Validate booking.yml's mapping (``bot.catalog.schema.BookingFile`` after the ``defaults``
+    are applied to each office); ``refs``: the catalogue's codes (offices must exist).
+    Problems are appended as ``file: field: message``; returns the schedules or None."""
+    from .catalog.schema import BookingFile, OfficeSchedule
+    from .catalog.validate import parse
 
-
-def _capacity(path: Path, where: str, cap) -> int:
-    if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= 500:
-        raise _err(path, f"{where}.capacity", f"must be an integer 1-500, got {cap!r}")
-    return cap
-
-
-def _slots(path: Path, where: str, raw) -> tuple:
-    if not isinstance(raw, list) or not raw:
-        raise _err(path, where, "must be a non-empty list of {start, end, capacity}")
-    out = []
-    for i, s in enumerate(raw):
-        w = f"{where}[{i}]"
-        if not isinstance(s, dict):
-            raise _err(path, w, "must be a mapping")
-        for key in ("start", "end"):
-            if not isinstance(s.get(key), str) or not _TIME.match(s[key]):
-                raise _err(path, f"{w}.{key}", f"must be a time like \"09:00\", got {s.get(key)!r}")
-        if s["end"] <= s["start"]:
-            raise _err(path, f"{w}.end", "must be after start")
-        out.append(SlotTemplate(s["start"], s["end"], _capacity(path, w, s.get("capacity"))))
-    starts = [s.start for s in out]
-    if len(set(starts)) != len(starts):
-        raise _err(path, where, "two slots start at the same time")
-    return tuple(sorted(out, key=lambda s: s.start))
-
-
-def _special_days(path: Path, where: str, raw) -> tuple:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise _err(path, where, "must be a list")
-    out = []
-    for i, sd in enumerate(raw):
-        w = f"{where}[{i}]"
-        if not isinstance(sd, dict):
-            raise _err(path, w, "must be a mapping")
-        rule = str(sd.get("rule", ""))
-        if not _RULE.match(rule):
-            raise _err(path, f"{w}.rule", f"must be \"MM-DD\", \"YYYY-MM-DD\" or \"qixi\", got {rule!r}")
-        cap = _capacity(path, w, sd.get("capacity"))
-        kinds = sd.get("kinds", list(KINDS))
-        if not isinstance(kinds, list) or not set(kinds) <= set(KINDS) or not kinds:
-            raise _err(path, f"{w}.kinds", f"must be a list of {', '.join(KINDS)}")
-        if not isinstance(sd.get("label"), str) or not sd["label"].strip():
-            raise _err(path, f"{w}.label", "is required")
-        out.append(SpecialDay(rule, sd["label"], cap, tuple(kinds)))
-    return tuple(out)
+    start = len(problems)
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        problems.append(f"{shown}: defaults: expected a mapping")
+        return None
+    problems.extend(f"{shown}: defaults.{k}: unknown field" for k in defaults
+                    if k not in OfficeSchedule.__fields__ or k == "office")
+    problems.extend(f"{shown}: {k}: unknown field" for k in data if k not in ("defaults", "offices"))
+    offices = data.get("offices")
+    merged = offices
+    if isinstance(offices, list):
+        merged = [{**defaults, **o} if isinstance(o, dict) else o for o in offices]
+    parsed = parse(BookingFile, {"offices": merged}, shown, problems)
+    if parsed is None:
+        return None
+    out: Dict[str, Schedule] = {}
+    for i, o in enumerate(parsed.offices):
+        where = f"{shown}: offices.{i}"
+        if refs is not None:
+            refs.check(f"{where}.office", "office", o.office, problems)
+        if o.office in out:
+            problems.append(f"{where}.office: {o.office!r} appears twice")
+        for j, slot in enumerate(o.slots):
+            if slot.end <= slot.start:
+                problems.append(f"{where}.slots.{j}.end: must be after start")
+        starts = [slot.start for slot in o.slots]
+        if len(set(starts)) != len(starts):
+            problems.append(f"{where}.slots: two slots start at the same time")
+        out[o.office] = Schedule(
+            office=o.office, kinds=tuple(o.kinds), weekdays=tuple(o.weekdays),
+            slots=tuple(sorted((SlotTemplate(t.start, t.end, t.capacity) for t in o.slots), key=lambda t: t.start)),
+            special_days=tuple(SpecialDay(d.rule, d.label, d.capacity, tuple(d.kinds)) for d in o.special_days),
+            horizon_days=o.horizon_days, sample=o.sample,
+        )
+    return out if len(problems) == start else None
 
 
 def load_schedules(path: Path = BOOKING_FILE, known_offices: Optional[Sequence[str]] = None) -> Dict[str, Schedule]:
     """Read and validate booking.yml. ``known_offices``: the catalogue's office codes."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScheduleError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(data, dict):
-        raise _err(path, "(top level)", "must be a mapping with defaults and offices")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise _err(path, "defaults", "must be a mapping")
-    offices = data.get("offices")
-    if not isinstance(offices, list) or not offices:
-        raise _err(path, "offices", "must be a non-empty list")
-    out: Dict[str, Schedule] = {}
-    for i, raw in enumerate(offices):
-        where = f"offices[{i}]"
-        if not isinstance(raw, dict):
-            raise _err(path, where, "must be a mapping")
-        merged = {**defaults, **raw}
-        office = raw.get("office")
-        if not isinstance(office, str) or not office:
-            raise _err(path, f"{where}.office", "is required")
-        if known_offices is not None and office not in known_offices:
-            raise _err(path, f"{where}.office", f"unknown office {office!r}")
-        if office in out:
-            raise _err(path, f"{where}.office", f"{office!r} appears twice")
-        kinds = merged.get("kinds", list(KINDS))
-        if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(KINDS):
-            raise _err(path, f"{where}.kinds", f"must be a list of {', '.join(KINDS)}")
-        wd = merged.get("weekdays")
-        if not isinstance(wd, list) or not wd or not all(isinstance(d, int) and 1 <= d <= 7 for d in wd):
-            raise _err(path, f"{where}.weekdays", "must be a list of 1 (Monday) ... 7 (Sunday)")
-        horizon = merged.get("horizon_days", 30)
-        if not isinstance(horizon, int) or not 1 <= horizon <= 180:
-            raise _err(path, f"{where}.horizon_days", "must be an integer 1-180")
-        sample = merged.get("sample", True)
-        if not isinstance(sample, bool):
-            raise _err(path, f"{where}.sample", "must be true or false")
-        out[office] = Schedule(
-            office=office,
-            kinds=tuple(kinds),
-            weekdays=tuple(wd),
-            slots=_slots(path, f"{where}.slots", merged.get("slots")),
-            special_days=_special_days(path, f"{where}.special_days", merged.get("special_days")),
-            horizon_days=horizon,
-            sample=sample,
-        )
-    return out
+    from .catalog.validate import References, read_yaml
+
+    problems: List[str] = []
+    data = read_yaml(path, str(path), problems)
+    refs = References(office=known_offices) if known_offices is not None else None
+    schedules = check_schedules(data, str(path), problems, refs) if data is not None else None
+    if schedules is None:
+        raise ScheduleError(problems[0])
+    return schedules
 
 
 # -- results -------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 ``check(profile, rules)`` tells, for each benefit in ``bot/content/rules/eligibility.yml``,
 whether the elder qualifies, how much, why, what is still unknown and how to apply.
-Rules come in layers (national → province → city); the most specific layer wins
-field by field. ``render_text`` turns the result into a short Chinese answer.
+Rules come in layers (national → province → city → district), merged by
+:func:`bot.catalog.layers.merge` like guides and the funeral checklist: the most
+specific layer wins field by field. ``render_text`` turns the result into a short
+Chinese answer. The file's shape is ``bot.catalog.rules_schema``; local amounts and
+region names come from ``regions/*.yml`` (stored once).
 
 Statuses
 --------
@@ -16,9 +19,10 @@ Statuses
 Region ancestry
 ---------------
 ``parents`` may be a callable ``code -> [codes, most specific first]``, a mapping
-``code -> parent code`` or ``code -> [ancestors]``, or ``None``: then the
-hyphenated codes of ``bot/content/regions`` are used (``zhejiang-hangzhou-xihu``
-→ ``zhejiang-hangzhou`` → ``zhejiang``). ``national`` always ends the chain.
+``code -> parent code`` or ``code -> [ancestors]``, or ``None``: then the parent
+links of the catalogue the rules were loaded with (``rules.parents``) are used,
+else the hyphenated codes (``zhejiang-hangzhou-xihu`` → ``zhejiang-hangzhou`` →
+``zhejiang``). ``national`` always ends the chain.
 """
 from __future__ import annotations
 
@@ -27,11 +31,15 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
-
-import yaml
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .ages import parse_age
+from .catalog import layers
+from .catalog.layers import NATIONAL
+from .catalog.rules_schema import CARE_LEVELS, ECONOMIC, Band, CatalogueFacts, check_eligibility, with_catalogue
+from .catalog.validate import read_yaml as _read_yaml
+from .catalog.validate import split
+from .config import CONTENT_DIR
 from .normalize import compact, first_keyword
 
 __all__ = [
@@ -41,11 +49,7 @@ __all__ = [
     "self_care_from_adl",
 ]
 
-NATIONAL = "national"
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "content" / "rules" / "eligibility.yml"
-
-ECONOMIC = ("dibao", "tekun", "low_income", "none")
-CARE_LEVELS = ("intact", "mild", "moderate", "severe", "total")
+DEFAULT_RULES_PATH = CONTENT_DIR / "rules" / "eligibility.yml"
 
 ECONOMIC_LABELS = {"dibao": "低保", "tekun": "特困", "low_income": "低收入", "none": "非低保、特困或低收入"}
 ECONOMIC_STATE = {
@@ -92,122 +96,12 @@ class RulesError(ValueError):
         self.message = message
         super().__init__(f"{self.file}: {field_path}: {message}")
 
-
-class Checker:
-    """Small type checks that raise :class:`RulesError` with the file and field."""
-
-    def __init__(self, file: Union[str, Path]):
-        self.file = str(file)
-
-    def fail(self, where: str, message: str):
-        raise RulesError(self.file, where, message)
-
-    def mapping(self, value: Any, where: str) -> dict:
-        if not isinstance(value, dict):
-            self.fail(where, "expected a mapping")
-        return value
-
-    def keys(self, value: dict, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
-        allowed = set(allowed)
-        for key in value:
-            if key not in allowed:
-                self.fail(f"{where}.{key}" if where else str(key), "unknown field")
-        for key in required:
-            if key not in value or value[key] is None:
-                self.fail(f"{where}.{key}" if where else key, "field required")
-
-    def text(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            self.fail(where, "expected a non-empty text")
-        return value.strip()
-
-    def texts(self, value: Any, where: str) -> List[str]:
-        if not isinstance(value, list):
-            self.fail(where, "expected a list of texts")
-        return [self.text(v, f"{where}.{i}") for i, v in enumerate(value)]
-
-    def boolean(self, value: Any, where: str) -> bool:
-        if not isinstance(value, bool):
-            self.fail(where, "expected true or false")
-        return value
-
-    def whole(self, value: Any, where: str, low: int = 0, high: Optional[int] = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(where, "expected a whole number")
-        if value < low or (high is not None and value > high):
-            upper = f" and {high}" if high is not None else ""
-            self.fail(where, f"expected a number between {low}{upper}" if upper else f"expected a number >= {low}")
-        return value
-
-    def date(self, value: Any, where: str) -> dt.date:
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.fail(where, "expected a date (YYYY-MM-DD)")
-        raise AssertionError  # unreachable
-
-    def choices(self, value: Any, where: str, allowed: Sequence[str]) -> List[str]:
-        if not isinstance(value, list) or not value:
-            self.fail(where, "expected a non-empty list")
-        for i, v in enumerate(value):
-            if v not in allowed:
-                self.fail(f"{where}.{i}", f"unknown value {v!r}; expected one of {', '.join(allowed)}")
-        return list(value)
+    @classmethod
+    def first(cls, problems: List[str]) -> RulesError:
+        return cls(*split(problems[0]))
 
 
-def read_yaml(path: Union[str, Path]) -> dict:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError(path, "(file)", f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(file)"
-        raise RulesError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    if not isinstance(data, dict):
-        raise RulesError(path, "(top)", "expected a mapping")
-    return data
-
-
-REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
-BENEFIT_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
-
-_RULE_FIELDS = (
-    "sample", "unverified", "typical", "local_only", "automatic", "valid_from", "min_age",
-    "requires_local_hukou", "hukou_label", "non_local_note", "economic", "care_levels",
-    "care_not_needed_from_age", "bands", "amount_text", "not_eligible_note", "apply", "notes", "source",
-    "excluded_economic", "excluded_note",
-)
-_BOOL_FIELDS = ("sample", "unverified", "typical", "local_only", "automatic", "requires_local_hukou")
-_TEXT_FIELDS = ("hukou_label", "non_local_note", "amount_text", "not_eligible_note", "apply", "source",
-                "excluded_note")
 _NOT_INHERITED = ("typical", "local_only")
-_NATIONAL_REQUIRED = ("min_age", "apply", "source")
-
-
-@dataclass(frozen=True)
-class Band:
-    min_age: int
-    max_age: Optional[int]
-    label: str
-    monthly: Optional[int] = None
-    amount_text: Optional[str] = None
-
-    def matches(self, age: int) -> bool:
-        return age >= self.min_age and (self.max_age is None or age <= self.max_age)
-
-    @property
-    def amount(self) -> str:
-        return f"每月{self.monthly}元" if self.monthly is not None else (self.amount_text or "")
 
 
 @dataclass(frozen=True)
@@ -232,130 +126,66 @@ class EligibilityRules:
     layers: Dict[str, Dict[str, Dict[str, Any]]]  # region -> benefit code -> fields set there
     labels: Dict[str, str]
     source: str = ""
+    parents: Optional[Dict[str, Optional[str]]] = None  # the catalogue's region tree, when known
 
     def label(self, region: str) -> str:
         return self.labels.get(region, region)
 
     def resolve(self, benefit_code: str, chain: Sequence[str]) -> ResolvedRule:
-        merged: Dict[str, Any] = {}
-        region = NATIONAL
-        sample = False
-        for code in reversed(list(chain)):
-            layer = self.layers.get(code, {}).get(benefit_code)
-            if not layer:
-                continue
-            for key in _NOT_INHERITED:
-                merged.pop(key, None)
-            merged.update(layer)
-            region = code
-            sample = sample or bool(layer.get("sample"))
-        merged["sample"] = sample
-        return ResolvedRule(merged, region, sample)
+        per_region = {code: layer.get(benefit_code) for code, layer in self.layers.items()}
+        r = layers.merge(layers.along(chain, per_region), reset=_NOT_INHERITED)
+        r.fields["sample"] = r.sample
+        return ResolvedRule(r.fields, r.region, r.sample)
 
 
-def _check_bands(c: Checker, value: Any, where: str) -> List[Band]:
-    if not isinstance(value, list) or not value:
-        c.fail(where, "expected a non-empty list of age bands")
-    bands: List[Band] = []
-    for i, raw in enumerate(value):
-        w = f"{where}.{i}"
-        c.mapping(raw, w)
-        c.keys(raw, w, ("min_age", "max_age", "monthly", "amount_text", "label"), ("min_age", "label"))
-        low = c.whole(raw["min_age"], f"{w}.min_age", 0, 150)
-        high = raw.get("max_age")
-        if high is not None:
-            high = c.whole(high, f"{w}.max_age", low, 150)
-        if ("monthly" in raw) == ("amount_text" in raw):
-            c.fail(w, "give exactly one of monthly or amount_text")
-        monthly = c.whole(raw["monthly"], f"{w}.monthly", 0) if "monthly" in raw else None
-        text = c.text(raw["amount_text"], f"{w}.amount_text") if "amount_text" in raw else None
-        if bands:
-            prev = bands[-1]
-            if prev.max_age is None or low <= prev.max_age:
-                c.fail(f"{w}.min_age", "bands must be in age order and must not overlap")
-        bands.append(Band(low, high, c.text(raw["label"], f"{w}.label"), monthly, text))
-    return bands
+def rules_from_mapping(data: Any, source: str = "<rules>", facts: Optional[CatalogueFacts] = None) -> EligibilityRules:
+    """Validate already-parsed rules data (the YAML structure) and build the rules.
+
+    ``facts``: the catalogue's region names, parents and amounts (labels and bands a
+    layer leaves out come from there). Raises :class:`RulesError` naming file and field.
+    """
+    problems: List[str] = []
+    rules = build_rules(data, source, problems, facts)
+    if rules is None:
+        raise RulesError.first(problems)
+    return rules
 
 
-def _check_rule(c: Checker, raw: Any, where: str, national: bool) -> Dict[str, Any]:
-    c.mapping(raw, where)
-    c.keys(raw, where, _RULE_FIELDS, _NATIONAL_REQUIRED if national else ())
-    out: Dict[str, Any] = {}
-    for key, value in raw.items():
-        w = f"{where}.{key}"
-        if key in _BOOL_FIELDS:
-            out[key] = c.boolean(value, w)
-        elif key in _TEXT_FIELDS:
-            out[key] = c.text(value, w)
-        elif key in ("min_age", "care_not_needed_from_age"):
-            out[key] = c.whole(value, w, 0, 150)
-        elif key == "valid_from":
-            out[key] = c.date(value, w)
-        elif key in ("economic", "excluded_economic"):
-            out[key] = c.choices(value, w, ECONOMIC)
-        elif key == "care_levels":
-            out[key] = c.choices(value, w, CARE_LEVELS)
-        elif key == "bands":
-            out[key] = _check_bands(c, value, w)
-        elif key == "notes":
-            out[key] = c.texts(value, w)
-    if out.get("requires_local_hukou") and national and "hukou_label" not in out:
-        c.fail(f"{where}.hukou_label", "field required when requires_local_hukou is true")
-    if "care_not_needed_from_age" in out and national and "care_levels" not in out:
-        c.fail(f"{where}.care_not_needed_from_age", "only meaningful with care_levels")
-    return out
+def build_rules(data: Any, source: str, problems: List[str],
+                facts: Optional[CatalogueFacts] = None) -> Optional[EligibilityRules]:
+    """Like :func:`rules_from_mapping`, collecting the problems instead of raising."""
+    if not isinstance(data, dict):
+        problems.append(f"{source}: (top): expected a mapping")
+        return None
+    data = with_catalogue(data, facts)
+    parsed = check_eligibility(data, source, problems, facts.names if facts else None)
+    if parsed is None:
+        return None
+    benefits = [Benefit(b.code, b.name, b.service or b.code) for b in parsed.benefits]
+    rule_layers = {code: {b: rule.layer() for b, rule in layer.benefits.items()}
+                   for code, layer in parsed.regions.items()}
+    labels = {code: layer.label for code, layer in parsed.regions.items() if layer.label}
+    return EligibilityRules(benefits, rule_layers, labels, source, facts.parents if facts else None)
 
 
-def rules_from_mapping(data: Any, source: str = "<rules>") -> EligibilityRules:
-    """Validate already-parsed rules data (the YAML structure) and build the rules."""
-    c = Checker(source)
-    c.mapping(data, "(top)")
-    c.keys(data, "", ("version", "benefits", "regions"), ("benefits", "regions"))
-    if not isinstance(data["benefits"], list) or not data["benefits"]:
-        c.fail("benefits", "expected a non-empty list")
-    benefits: List[Benefit] = []
-    for i, raw in enumerate(data["benefits"]):
-        w = f"benefits.{i}"
-        c.mapping(raw, w)
-        c.keys(raw, w, ("code", "name", "service"), ("code", "name"))
-        code = c.text(raw["code"], f"{w}.code")
-        if not BENEFIT_CODE.match(code):
-            c.fail(f"{w}.code", f"bad benefit code {code!r}")
-        if any(b.code == code for b in benefits):
-            c.fail(f"{w}.code", f"duplicate benefit code {code!r}")
-        service = c.text(raw.get("service", code), f"{w}.service")
-        benefits.append(Benefit(code, c.text(raw["name"], f"{w}.name"), service))
-    known = {b.code for b in benefits}
+def read_rules_file(path: Union[str, Path], problems: List[str]) -> Tuple[Optional[dict], Optional[CatalogueFacts]]:
+    """The YAML of a rules file and the catalogue facts of the content directory it sits in."""
+    from .catalog.loader import catalogue_facts
 
-    regions = c.mapping(data["regions"], "regions")
-    if NATIONAL not in regions:
-        c.fail(f"regions.{NATIONAL}", "field required")
-    layers: Dict[str, Dict[str, Dict[str, Any]]] = {}
-    labels: Dict[str, str] = {}
-    for code, raw in regions.items():
-        w = f"regions.{code}"
-        if not isinstance(code, str) or not REGION_CODE.match(code):
-            c.fail(w, f"bad region code {code!r}")
-        c.mapping(raw, w)
-        c.keys(raw, w, ("label", "benefits"), ("label", "benefits"))
-        labels[code] = c.text(raw["label"], f"{w}.label")
-        rules = c.mapping(raw["benefits"], f"{w}.benefits")
-        layer: Dict[str, Dict[str, Any]] = {}
-        for bcode, rule in rules.items():
-            bw = f"{w}.benefits.{bcode}"
-            if bcode not in known:
-                c.fail(bw, "unknown benefit (not listed under benefits)")
-            layer[bcode] = _check_rule(c, rule, bw, national=code == NATIONAL)
-        layers[code] = layer
-    for b in benefits:
-        if b.code not in layers[NATIONAL]:
-            c.fail(f"regions.{NATIONAL}.benefits.{b.code}", "every benefit needs a national rule")
-    return EligibilityRules(benefits, layers, labels, source)
+    path = Path(path)
+    data = _read_yaml(path, str(path), problems)
+    facts = catalogue_facts(path.parent.parent) if data is not None else None
+    return data, facts
 
 
 def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> EligibilityRules:
     """Read and validate ``eligibility.yml``; raises :class:`RulesError` naming the file and field."""
-    return rules_from_mapping(read_yaml(path), str(path))
+    problems: List[str] = []
+    data, facts = read_rules_file(path, problems)
+    rules = build_rules(data, str(path), problems, facts) if data is not None else None
+    if rules is None:
+        raise RulesError.first(problems)
+    return rules
 
 
 # --------------------------------------------------------------------------- regions
@@ -363,9 +193,8 @@ def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> EligibilityRules:
 Parents = Union[Callable[[str], Sequence[str]], Mapping[str, Any], None]
 
 
-def _hyphen_chain(code: str) -> List[str]:
-    parts = code.split("-")
-    return ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
+def _hyphen_parent(code: str) -> Optional[str]:
+    return code.rsplit("-", 1)[0] if "-" in code else None
 
 
 def region_chain(code: Optional[str], parents: Parents = None) -> List[str]:
@@ -373,26 +202,16 @@ def region_chain(code: Optional[str], parents: Parents = None) -> List[str]:
     if not code or code == NATIONAL:
         return [NATIONAL]
     if parents is None:
-        chain = _hyphen_chain(code)
+        chain = layers.chain(code, _hyphen_parent)
     elif callable(parents):
         chain = list(parents(code) or [])
-    else:
-        value = parents.get(code)
-        if isinstance(value, (list, tuple)):
-            chain = list(value)
-        else:  # child -> parent links
-            chain, seen, current = [], set(), code
-            while current and current not in seen and current != NATIONAL:
-                seen.add(current)
-                chain.append(current)
-                current = parents.get(current)
+    elif isinstance(parents.get(code), (list, tuple)):
+        chain = list(parents[code])
+    else:  # child -> parent links
+        chain = layers.chain(code, parents)
     if not chain or chain[0] != code:
         chain.insert(0, code)
-    out: List[str] = []
-    for c in chain:
-        if c and c not in out and c != NATIONAL:
-            out.append(c)
-    return out + [NATIONAL]
+    return layers.with_national(list(dict.fromkeys(c for c in chain if c)))
 
 
 # --------------------------------------------------------------------------- profile and answers
@@ -750,7 +569,7 @@ def check(
     """Check every benefit for the elder; rules default to ``bot/content/rules/eligibility.yml``."""
     rules = rules or load_rules()
     today = today or dt.date.today()
-    chain = region_chain(profile.region_code, parents)
+    chain = region_chain(profile.region_code, parents if parents is not None else rules.parents)
     label = next((rules.label(c) for c in chain if c in rules.labels and c != NATIONAL), None)
     region_label = label or (profile.region_code or "")
     results = []

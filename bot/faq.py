@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from pydantic import Field, validator
 
 from .catalog.schema import SERVICE_CODE, LegalBasis, Strict
+from .catalog.validate import References, unique
 from .normalize import compact
 
 FAQ_ID = re.compile(r"^[a-z]+\.[a-z_]+\.[a-z0-9_]+$")
@@ -93,21 +94,18 @@ class FaqFile(Strict):
     faq: List[FaqEntry] = Field(..., min_items=1)
 
 
-def check_entries(shown: str, parsed: FaqFile, services: Sequence[str], regions: Sequence[str],
-                  seen: Dict[str, str], problems: List[str]) -> List[FaqEntry]:
-    """Cross-checks the schema cannot do: unique ids, known service and region codes."""
+def check_entries(shown: str, parsed: FaqFile, refs: References, seen: Dict[str, str],
+                  problems: List[str]) -> List[FaqEntry]:
+    """Cross-checks the schema cannot do, as for every content file (``bot.catalog.validate``):
+    unique ids, known service and region codes."""
     good: List[FaqEntry] = []
     for i, entry in enumerate(parsed.faq):
         where = f"{shown}: faq.{i}"
         before = len(problems)
-        if entry.id in seen:
-            problems.append(f"{where}.id: duplicate FAQ id {entry.id!r} (also in {seen[entry.id]})")
-        seen.setdefault(entry.id, shown)
-        if entry.service not in services:
-            problems.append(f"{where}.service: unknown service code {entry.service!r}")
+        unique(f"{where}.id", "FAQ id", entry.id, seen, shown, problems)
+        refs.check(f"{where}.service", "service", entry.service, problems)
         for code in entry.regions:
-            if code not in regions:
-                problems.append(f"{where}.regions.{code}: unknown region code {code!r}")
+            refs.check(f"{where}.regions.{code}", "region", code, problems)
         if len(problems) == before:
             good.append(entry)
     return good

@@ -8,7 +8,8 @@ what to bring, the time limit and the money involved. ``Checklist`` keeps the
 progress ("第2步办好了", "下一步"); ``render_text`` is the Chinese answer.
 
 The rules live in ``bot/content/rules/funeral.yml`` (national layer plus local
-overrides, merged city → province → national like the eligibility rules).
+overrides, merged by :func:`bot.catalog.layers.merge` like guides and the eligibility
+rules; shape in ``bot.catalog.rules_schema``).
 ``local_hukou`` answers the question the applicable fee-waiver rule asks: for
 Hangzhou, whether the deceased had a Zhejiang 户籍.
 """
@@ -21,26 +22,23 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from .ages import number as chinese_number
-from .eligibility import NATIONAL, REGION_CODE, Checker, Parents, RulesError, read_yaml, region_chain
+from .catalog import layers
+from .catalog.layers import NATIONAL
+from .catalog.rules_schema import MONEY_KINDS, STEP_KEYS, CatalogueFacts, check_funeral, with_catalogue
+from .config import CONTENT_DIR
+from .eligibility import Parents, RulesError, read_rules_file, region_chain
 from .normalize import compact, first_keyword
 
 __all__ = [
+    "MONEY_KINDS", "STEP_KEYS",
     "Checklist", "FuneralCase", "FuneralRules", "Progress", "RulesError", "Step", "build", "funeral_grant",
     "load_rules", "parse_pension", "parse_place", "parse_progress", "render_text", "rules_from_mapping",
 ]
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "content" / "rules" / "funeral.yml"
+DEFAULT_RULES_PATH = CONTENT_DIR / "rules" / "funeral.yml"
 
 PLACES = ("hospital", "home", "care_home", "elsewhere")
 PENSIONS = ("employee", "resident", "none")
-MONEY_KINDS = ("receive", "waived", "pay", "maybe")
-
-STEP_KEYS = (
-    "police", "certificate_hospital", "certificate_community", "certificate_unnatural", "transport", "hukou",
-    "cremation", "burial", "assistance", "pension_employee", "pension_resident", "pension_unknown", "bank",
-)
-_STEP_FIELDS = ("title", "where", "bring", "time_limit", "money", "money_kind", "notes", "source", "sample")
-_STEP_REQUIRED = ("title", "where", "bring", "time_limit", "source")
 
 CONDOLENCE = "家人离世，请您节哀。下面是需要办理的事项，按顺序一件一件办就好。"
 SAMPLE_NOTE = "提示：标有“示例数据”的内容尚未核实，办理前请向当地殡仪馆、民政部门或拨打12345确认。"
@@ -63,130 +61,65 @@ class FuneralRules:
     layers: Dict[str, Dict[str, Any]]  # region -> validated layer
     labels: Dict[str, str]
     source: str = ""
+    parents: Optional[Dict[str, Optional[str]]] = None  # the catalogue's region tree, when known
 
     def label(self, region: str) -> str:
         return self.labels.get(region, region)
 
     def step(self, key: str, chain: List[str]) -> Dict[str, Any]:
-        merged: Dict[str, Any] = {}
-        sample = False
-        for code in reversed(chain):
-            layer = self.layers.get(code, {}).get("steps", {}).get(key)
-            if layer:
-                merged.update(layer)
-                sample = sample or bool(layer.get("sample"))
-        merged["sample"] = sample
-        return merged
+        per_region = {code: layer.get("steps", {}).get(key) for code, layer in self.layers.items()}
+        r = layers.merge(layers.along(chain, per_region))
+        r.fields["sample"] = r.sample
+        return r.fields
 
     def section(self, name: str, chain: List[str]) -> tuple:
         """The most specific layer's section ``name`` and the region it came from."""
-        for code in chain:
-            value = self.layers.get(code, {}).get(name)
-            if value is not None:
-                return value, code
-        return None, NATIONAL
+        value, code = layers.first(chain, {c: layer.get(name) for c, layer in self.layers.items()})
+        return value, code or NATIONAL
 
 
-def _check_step(c: Checker, raw: Any, where: str, national: bool) -> Dict[str, Any]:
-    c.mapping(raw, where)
-    c.keys(raw, where, _STEP_FIELDS, _STEP_REQUIRED if national else ())
-    out: Dict[str, Any] = {}
-    for key, value in raw.items():
-        w = f"{where}.{key}"
-        if key in ("bring", "notes"):
-            out[key] = c.texts(value, w)
-        elif key == "sample":
-            out[key] = c.boolean(value, w)
-        elif key == "money_kind":
-            if value not in MONEY_KINDS:
-                c.fail(w, f"unknown value {value!r}; expected one of {', '.join(MONEY_KINDS)}")
-            out[key] = value
-        else:
-            out[key] = c.text(value, w)
-    if "money" in out and national and "money_kind" not in out:
-        c.fail(f"{where}.money_kind", "field required when money is given")
+def _layer(parsed) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"steps": {key: step.layer() for key, step in parsed.steps.items()}}
+    if parsed.notes is not None:
+        out["notes"] = list(parsed.notes)
+    for name in ("fee_waiver", "social_security"):
+        value = getattr(parsed, name)
+        if value is not None:
+            out[name] = value.dict(exclude_none=True)
     return out
 
 
-def _check_fee_waiver(c: Checker, raw: Any, where: str) -> Dict[str, Any]:
-    c.mapping(raw, where)
-    allowed = ("applies_to", "text", "low_income_text", "hukou_label", "services", "valid_from", "source", "sample")
-    c.keys(raw, where, allowed, ("applies_to", "text", "source"))
-    out: Dict[str, Any] = {}
-    if raw["applies_to"] not in ("local", "hukou"):
-        c.fail(f"{where}.applies_to", f"unknown value {raw['applies_to']!r}; expected local or hukou")
-    out["applies_to"] = raw["applies_to"]
-    for key in ("text", "low_income_text", "hukou_label", "source"):
-        if key in raw:
-            out[key] = c.text(raw[key], f"{where}.{key}")
-    if "services" in raw:
-        out["services"] = c.texts(raw["services"], f"{where}.services")
-    if "valid_from" in raw:
-        out["valid_from"] = c.date(raw["valid_from"], f"{where}.valid_from")
-    out["sample"] = c.boolean(raw.get("sample", False), f"{where}.sample")
-    if out["applies_to"] == "hukou":
-        for key in ("hukou_label", "services"):
-            if key not in out:
-                c.fail(f"{where}.{key}", "field required when applies_to is hukou")
-    return out
+def build_rules(data: Any, source: str, problems: List[str],
+                facts: Optional[CatalogueFacts] = None) -> Optional[FuneralRules]:
+    """Validate the rules mapping (``bot.catalog.rules_schema.FuneralFile``), collecting problems."""
+    if not isinstance(data, dict):
+        problems.append(f"{source}: (top): expected a mapping")
+        return None
+    parsed = check_funeral(with_catalogue(data, facts), source, problems, facts.names if facts else None)
+    if parsed is None:
+        return None
+    labels = {code: layer.label for code, layer in parsed.regions.items() if layer.label}
+    return FuneralRules({code: _layer(layer) for code, layer in parsed.regions.items()}, labels, source,
+                        facts.parents if facts else None)
 
 
-def _check_social(c: Checker, raw: Any, where: str) -> Dict[str, Any]:
-    c.mapping(raw, where)
-    c.keys(raw, where, ("income_base_monthly", "income_base_year", "income_base_label", "source", "sample"),
-           ("income_base_monthly", "income_base_year", "source"))
-    return {
-        "income_base_monthly": c.whole(raw["income_base_monthly"], f"{where}.income_base_monthly", 1),
-        "income_base_year": c.whole(raw["income_base_year"], f"{where}.income_base_year", 2000, 2100),
-        "income_base_label": c.text(raw.get("income_base_label", "参保地所在省份"), f"{where}.income_base_label"),
-        "source": c.text(raw["source"], f"{where}.source"),
-        "sample": c.boolean(raw.get("sample", False), f"{where}.sample"),
-    }
-
-
-def rules_from_mapping(data: Any, source: str = "<rules>") -> FuneralRules:
+def rules_from_mapping(data: Any, source: str = "<rules>", facts: Optional[CatalogueFacts] = None) -> FuneralRules:
     """Validate already-parsed rules data (the YAML structure) and build the rules."""
-    c = Checker(source)
-    c.mapping(data, "(top)")
-    c.keys(data, "", ("version", "regions"), ("regions",))
-    regions = c.mapping(data["regions"], "regions")
-    if NATIONAL not in regions:
-        c.fail(f"regions.{NATIONAL}", "field required")
-    layers: Dict[str, Dict[str, Any]] = {}
-    labels: Dict[str, str] = {}
-    for code, raw in regions.items():
-        w = f"regions.{code}"
-        national = code == NATIONAL
-        if not isinstance(code, str) or not REGION_CODE.match(code):
-            c.fail(w, f"bad region code {code!r}")
-        c.mapping(raw, w)
-        c.keys(raw, w, ("label", "notes", "fee_waiver", "social_security", "steps"),
-               ("label", "notes", "fee_waiver", "steps") if national else ("label",))
-        layer: Dict[str, Any] = {}
-        labels[code] = c.text(raw["label"], f"{w}.label")
-        if "notes" in raw:
-            layer["notes"] = c.texts(raw["notes"], f"{w}.notes")
-        if "fee_waiver" in raw:
-            layer["fee_waiver"] = _check_fee_waiver(c, raw["fee_waiver"], f"{w}.fee_waiver")
-        if "social_security" in raw:
-            layer["social_security"] = _check_social(c, raw["social_security"], f"{w}.social_security")
-        steps = c.mapping(raw.get("steps", {}), f"{w}.steps")
-        layer["steps"] = {}
-        for key, step in steps.items():
-            if key not in STEP_KEYS:
-                c.fail(f"{w}.steps.{key}", f"unknown step; expected one of {', '.join(STEP_KEYS)}")
-            layer["steps"][key] = _check_step(c, step, f"{w}.steps.{key}", national)
-        if national:
-            for key in STEP_KEYS:
-                if key not in layer["steps"]:
-                    c.fail(f"{w}.steps.{key}", "field required")
-        layers[code] = layer
-    return FuneralRules(layers, labels, source)
+    problems: List[str] = []
+    rules = build_rules(data, source, problems, facts)
+    if rules is None:
+        raise RulesError.first(problems)
+    return rules
 
 
 def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> FuneralRules:
     """Read and validate ``funeral.yml``; raises :class:`RulesError` naming the file and field."""
-    return rules_from_mapping(read_yaml(path), str(path))
+    problems: List[str] = []
+    data, facts = read_rules_file(path, problems)
+    rules = build_rules(data, str(path), problems, facts) if data is not None else None
+    if rules is None:
+        raise RulesError.first(problems)
+    return rules
 
 
 # --------------------------------------------------------------------------- case and checklist
@@ -364,7 +297,7 @@ def build(case: FuneralCase, rules: Optional[FuneralRules] = None, parents: Pare
     """The family's ordered checklist; rules default to ``bot/content/rules/funeral.yml``."""
     rules = rules or load_rules()
     today = today or dt.date.today()
-    chain = region_chain(case.region_code, parents)
+    chain = region_chain(case.region_code, parents if parents is not None else rules.parents)
     missing: List[str] = []
     if case.region_code is None:
         missing.append("region")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from .catalog import layers
 from .normalize import normalize
 
 LEVEL_DEPTH = {"province": 1, "city": 2, "district": 3}
@@ -28,6 +29,7 @@ class RegionIndex:
     def __init__(self, regions: Iterable[RegionRef], aliases: Dict[str, List[str]],
                  ambiguous: Iterable[str] = ()):
         self.by_code: Dict[str, RegionRef] = {r.code: r for r in regions}
+        self.parents: Dict[str, Optional[str]] = {c: r.parent_code for c, r in self.by_code.items()}
         self._names: Dict[str, List[str]] = {}
         ambiguous = set(ambiguous)
         for r in self.by_code.values():
@@ -49,15 +51,11 @@ class RegionIndex:
         self._sorted = sorted(self._names, key=len, reverse=True)
 
     def chain(self, code: str) -> List[RegionRef]:
-        """The region and its ancestors, most specific first."""
-        out: List[RegionRef] = []
-        seen = set()
-        while code and code in self.by_code and code not in seen:
-            seen.add(code)
-            r = self.by_code[code]
-            out.append(r)
-            code = r.parent_code
-        return out
+        """The region and its ancestors, most specific first (:func:`bot.catalog.layers.chain`)."""
+        return [self.by_code[c] for c in layers.chain(code, self.parents) if c in self.by_code]
+
+    def chain_codes(self, code: Optional[str]) -> List[str]:
+        return [r.code for r in self.chain(code)] if code else []
 
     def full_name(self, code: str) -> str:
         parts = [r.name for r in reversed(self.chain(code))]

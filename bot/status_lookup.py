@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, List, Optional
 
-import yaml
 from sqlalchemy import delete, func, select
 
 from .booking import mask_name, mask_phone
@@ -145,41 +144,38 @@ class SampleError(ValueError):
     pass
 
 
+def check_samples(data, shown: str, problems: List[str], refs=None) -> Optional[list]:
+    """Validate applications.yml's mapping (``bot.catalog.schema.ApplicationsFile``); ``refs``:
+    the catalogue's codes (services and regions must exist). Returns the rows or None."""
+    from .catalog.schema import ApplicationsFile
+    from .catalog.validate import parse
+
+    start = len(problems)
+    parsed = parse(ApplicationsFile, data, shown, problems)
+    if parsed is None:
+        return None
+    rows = []
+    for i, a in enumerate(parsed.applications):
+        if refs is not None:
+            refs.check(f"{shown}: applications.{i}.service", "service", a.service, problems)
+            refs.check(f"{shown}: applications.{i}.region", "region", a.region, problems)
+        events = [models.ApplicationEvent(at=h.at, status=h.status, note=h.note, position=j)
+                  for j, h in enumerate(a.history)]
+        rows.append(models.Application(number=a.number, service_code=a.service, applicant_name=a.name,
+                                       phone=a.phone, region_code=a.region, sample=True, events=events))
+    return rows if len(problems) == start else None
+
+
 def load_samples(db_url: str, path: Path = SAMPLE_FILE, services: Optional[set] = None) -> int:
     """Replace the sample applications with those in ``path``; returns how many."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    apps = data.get("applications")
-    if not isinstance(apps, list):
-        raise SampleError(f"{path}: applications: must be a list")
-    rows = []
-    for i, a in enumerate(apps):
-        where = f"{path}: applications[{i}]"
-        number = normalise_number(str(a.get("number", "")))
-        if number is None:
-            raise SampleError(f"{where}.number: 6-32 letters or digits")
-        if services is not None and a.get("service") not in services:
-            raise SampleError(f"{where}.service: unknown service {a.get('service')!r}")
-        phone = str(a.get("phone", ""))
-        if not re.fullmatch(r"1\d{10}", phone):
-            raise SampleError(f"{where}.phone: an 11-digit mobile number")
-        if not str(a.get("name", "")).strip():
-            raise SampleError(f"{where}.name: is required")
-        history = a.get("history")
-        if not isinstance(history, list) or not history:
-            raise SampleError(f"{where}.history: at least one step")
-        events = []
-        for j, h in enumerate(history):
-            at = h.get("at")
-            if isinstance(at, str):
-                try:
-                    at = datetime.strptime(at, "%Y-%m-%d %H:%M")
-                except ValueError:
-                    raise SampleError(f"{where}.history[{j}].at: \"YYYY-MM-DD HH:MM\"") from None
-            if not isinstance(at, datetime) or not h.get("status"):
-                raise SampleError(f"{where}.history[{j}]: at and status are required")
-            events.append(models.ApplicationEvent(at=at, status=str(h["status"]), note=h.get("note"), position=j))
-        rows.append(models.Application(number=number, service_code=a["service"], applicant_name=str(a["name"]),
-                                       phone=phone, region_code=a.get("region"), sample=True, events=events))
+    from .catalog.validate import References, read_yaml
+
+    problems: List[str] = []
+    data = read_yaml(path, str(path), problems)
+    refs = References(service=services) if services is not None else None  # regions: `catalog check`
+    rows = check_samples(data, str(path), problems, refs) if data is not None else None
+    if rows is None:
+        raise SampleError(problems[0])
     with session_scope(db_url) as s:
         sample_numbers = select(models.Application.number).where(models.Application.sample.is_(True))
         s.execute(delete(models.ApplicationEvent).where(models.ApplicationEvent.number.in_(sample_numbers))

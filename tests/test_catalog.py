@@ -176,7 +176,7 @@ def test_unknown_key_and_bad_code_are_rejected(content_copy):
     with pytest.raises(ContentError) as exc:
         load_content(content_copy)
     msg = str(exc.value)
-    assert "services.0.colour: extra fields not permitted" in msg
+    assert "services.0.colour: unknown field" in msg
     assert "services.1.code: must look like 'domain.name'" in msg
 
 

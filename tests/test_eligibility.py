@@ -44,7 +44,12 @@ def rules():
 
 @pytest.fixture(scope="module")
 def raw():
-    return yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    """The rules file as a file of its own: labels and bands filled in from the catalogue."""
+    from bot.catalog.loader import catalogue_facts
+    from bot.catalog.rules_schema import with_catalogue
+
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    return with_catalogue(data, catalogue_facts(DEFAULT_RULES_PATH.parent.parent))
 
 
 def run(rules, age, region=None, hukou=None, economic=None, care=None, assessed=False, today=TODAY, parents=None):
@@ -131,7 +136,7 @@ def test_age_allowance_sample_and_automatic_flags(rules, region, sample, automat
 
 def test_age_allowance_reason_names_the_matched_rule(rules):
     zj = run(rules, 85, "zhejiang", hukou=True).benefit("elder.age_allowance")
-    assert zj.reason.startswith("浙江省户籍、年满80周岁：80—89周岁每月60元")
+    assert zj.reason.startswith("浙江省户籍、年满80周岁：80—89周岁（省定最低标准）每月60元")
     assert "浙江省标准" in zj.reason
     hz = run(rules, 100, "zhejiang-hangzhou", hukou=True).benefit("elder.age_allowance")
     assert "杭州市户籍" in hz.reason and "100周岁及以上每月800元" in hz.reason and "杭州市标准" in hz.reason

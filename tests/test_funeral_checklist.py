@@ -41,7 +41,12 @@ def rules():
 
 @pytest.fixture(scope="module")
 def raw():
-    return yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    """The rules file as a file of its own: labels and bands filled in from the catalogue."""
+    from bot.catalog.loader import catalogue_facts
+    from bot.catalog.rules_schema import with_catalogue
+
+    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    return with_catalogue(data, catalogue_facts(DEFAULT_RULES_PATH.parent.parent))
 
 
 def make(rules, place="hospital", natural=True, region="zhejiang-hangzhou", hukou=True, pension="employee",
@@ -383,7 +388,7 @@ HZ_WAIVER = ("regions", "zhejiang-hangzhou", "fee_waiver")
 @pytest.mark.parametrize(
     "path, value, field, message",
     [
-        (NAT_STEPS + ("hukou", "bring"), "户口簿", "regions.national.steps.hukou.bring", "list of texts"),
+        (NAT_STEPS + ("hukou", "bring"), "户口簿", "regions.national.steps.hukou.bring", "expected a list"),
         (NAT_STEPS + ("hukou", "bring", 1), 3, "regions.national.steps.hukou.bring.1", "non-empty text"),
         (NAT_STEPS + ("bank", "money_kind"), "gift", "regions.national.steps.bank.money_kind", "unknown value"),
         (NAT_STEPS + ("bank", "money_kind"), DELETE, "regions.national.steps.bank.money_kind", "field required"),

@@ -1,25 +1,36 @@
 """Load the YAML content into the catalogue database.
 
-``load_content`` reads and validates every file and cross-checks references
-(service codes, unique region and office codes) before anything is written;
-``write_catalog`` replaces the catalogue tables in one transaction, so a broken
-file never leaves a half-loaded database.
+``load_content`` reads and validates every file under the content directory —
+``services/``, ``regions/``, ``faq/``, ``rules/`` (eligibility, funeral checklist),
+``entry_points.yml``, ``out_of_scope.yml``, ``booking.yml`` and ``applications.yml`` —
+in one style (pydantic models, ``bot.catalog.validate``), then cross-checks the
+references between files (services, regions, offices, benefits, FAQ ids, entry
+points) before anything is written; ``write_catalog`` replaces the catalogue
+tables in one transaction, so a broken file never leaves a half-loaded database.
+Every problem is one line ``file: field: message``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import yaml
-from pydantic import ValidationError
 from sqlalchemy import delete
 
 from . import models
 from .db import session_scope
+from .layers import chain
+from .rules_schema import CatalogueFacts
 from .schema import EntryPoint, EntryPointsFile, OutOfScopeFile, Region, RegionsFile, Service, ServicesFile
+from .validate import References, parse, read_yaml, unique
+
+ELIGIBILITY_FILE = "rules/eligibility.yml"
+FUNERAL_FILE = "rules/funeral.yml"
+BOOKING_FILE = "booking.yml"
+APPLICATIONS_FILE = "applications.yml"
 
 
 class ContentError(Exception):
@@ -37,6 +48,11 @@ class Content:
     out_of_scope: list = field(default_factory=list)
     entry_points: List[EntryPoint] = field(default_factory=list)
     faq: list = field(default_factory=list)  # bot.faq.FaqEntry, checked against services and regions
+    eligibility: Optional[dict] = None  # rules/eligibility.yml with the catalogue's labels and bands filled in
+    funeral: Optional[dict] = None  # rules/funeral.yml, likewise
+    featured_cities: List[str] = field(default_factory=list)  # region codes, in their `featured` order
+    menu_services: List[str] = field(default_factory=list)  # service codes, in their `menu` order
+    files: List[str] = field(default_factory=list)  # every file validated
     digest: str = ""
 
 
@@ -47,38 +63,49 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path, shown: str, problems: List[str]):
-    try:
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "?"
-        problems.append(f"{shown}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})")
-        return None
-    if not isinstance(data, dict):
-        problems.append(f"{shown}: (top): expected a mapping")
-        return None
-    return data
-
-
-def _validate(model, data, shown: str, problems: List[str]):
-    try:
-        return model.parse_obj(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            problems.append(f"{shown}: {loc}: {err['msg']}")
-        return None
-
-
 def _walk(region: Region, parent: Optional[str], path: str) -> Iterable[Tuple[Region, Optional[str], str]]:
     yield region, parent, path
     for i, child in enumerate(region.children):
         yield from _walk(child, region.code, f"{path}.children.{i}")
 
 
+def facts_of(regions: Iterable[Tuple[Region, Optional[str]]]) -> CatalogueFacts:
+    """Region names, parent links and amounts: what the rules files take from ``regions/*.yml``."""
+    facts = CatalogueFacts()
+    for region, parent in regions:
+        facts.names[region.code] = region.name
+        facts.parents[region.code] = parent
+        for ov in region.overrides:
+            if ov.amounts:
+                facts.amounts[(region.code, ov.service)] = [a.dict() for a in ov.amounts]
+    return facts
+
+
+def catalogue_facts(content_dir: Path) -> Optional[CatalogueFacts]:
+    """The facts of ``content_dir/regions`` (None when there are none, e.g. a rules file on its own).
+
+    Problems in the region files are left to ``load_content``.
+    """
+    files = sorted(Path(content_dir).glob("regions/*.yml"))
+    if not files:
+        return None
+    regions: List[Tuple[Region, Optional[str]]] = []
+    ignored: List[str] = []
+    for path in files:
+        parsed = parse(RegionsFile, read_yaml(path, str(path), ignored), str(path), ignored)
+        for top in parsed.regions if parsed else []:
+            regions += [(r, parent) for r, parent, _ in _walk(top, None, "")]
+    return facts_of(regions)
+
+
+def _positions(items: Iterable[Tuple[str, Optional[int]]]) -> List[str]:
+    return [code for code, pos in sorted((p for p in items if p[1] is not None), key=lambda p: p[1])]
+
+
 def load_content(content_dir: Path) -> Content:
+    from .. import booking, eligibility, faq, funeral_checklist, status_lookup
+
+    content_dir = Path(content_dir)
     problems: List[str] = []
     content = Content()
     digest = hashlib.sha256()
@@ -89,91 +116,91 @@ def load_content(content_dir: Path) -> Content:
     files += sorted(content_dir.glob("faq/*.yml"))
     if not files:
         raise ContentError([f"{content_dir}: no content files found"])
-
-    service_where: Dict[str, str] = {}
-    region_where: Dict[str, str] = {}
-    office_where: Dict[str, str] = {}
-    office_info: Dict[str, Tuple[str, List[str]]] = {}  # office code -> (region code, services)
-    parents: Dict[str, Optional[str]] = {}
-    entry_files: List[Tuple[str, EntryPointsFile]] = []
-    faq_files: list = []  # (shown, FaqFile)
-    pending_refs: List[Tuple[str, str]] = []  # (service code, "file: field")
-
-    for path in files:
+    rest = [content_dir / n for n in (ELIGIBILITY_FILE, FUNERAL_FILE, BOOKING_FILE, APPLICATIONS_FILE)]
+    raw: Dict[Path, Optional[dict]] = {}
+    for path in files + [p for p in rest if p.exists()]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-        shown = _display(path, content_dir)
-        data = _read_yaml(path, shown, problems)
+        content.files.append(_display(path, content_dir))
+        raw[path] = read_yaml(path, _display(path, content_dir), problems)
+
+    services_seen: Dict[str, str] = {}
+    regions_seen: Dict[str, str] = {}
+    offices_seen: Dict[str, str] = {}
+    office_info: Dict[str, Tuple[str, List[str]]] = {}  # office code -> (region code, services)
+    parents: Dict[str, Optional[str]] = {}
+    service_refs: List[Tuple[str, str]] = []  # (service code, "file: field")
+    entry_files: List[Tuple[str, EntryPointsFile]] = []
+    faq_files: list = []  # (shown, FaqFile)
+
+    for path in files:
+        data, shown = raw[path], _display(path, content_dir)
         if data is None:
             continue
         if path.parent.name == "services":
-            parsed = _validate(ServicesFile, data, shown, problems)
-            if parsed is None:
-                continue
-            for i, svc in enumerate(parsed.services):
-                if svc.code in service_where:
-                    problems.append(
-                        f"{shown}: services.{i}.code: duplicate service code {svc.code!r} "
-                        f"(also in {service_where[svc.code]})"
-                    )
-                    continue
-                service_where[svc.code] = shown
-                content.services.append(svc)
+            parsed = parse(ServicesFile, data, shown, problems)
+            for i, svc in enumerate(parsed.services if parsed else []):
+                if unique(f"{shown}: services.{i}.code", "service code", svc.code, services_seen, shown, problems):
+                    content.services.append(svc)
         elif path.parent.name == "regions":
-            parsed = _validate(RegionsFile, data, shown, problems)
-            if parsed is None:
-                continue
-            for i, top in enumerate(parsed.regions):
+            parsed = parse(RegionsFile, data, shown, problems)
+            for i, top in enumerate(parsed.regions if parsed else []):
                 for region, parent, rpath in _walk(top, None, f"regions.{i}"):
-                    if region.code in region_where:
-                        problems.append(
-                            f"{shown}: {rpath}.code: duplicate region code {region.code!r} "
-                            f"(also in {region_where[region.code]})"
-                        )
+                    if not unique(f"{shown}: {rpath}.code", "region code", region.code, regions_seen, shown,
+                                  problems):
                         continue
-                    region_where[region.code] = shown
                     parents[region.code] = parent
                     content.regions.append((region, parent))
                     for j, ov in enumerate(region.overrides):
-                        pending_refs.append((ov.service, f"{shown}: {rpath}.overrides.{j}.service"))
+                        service_refs.append((ov.service, f"{shown}: {rpath}.overrides.{j}.service"))
                     for j, office in enumerate(region.offices):
-                        if office.code in office_where:
-                            problems.append(
-                                f"{shown}: {rpath}.offices.{j}.code: duplicate office code "
-                                f"{office.code!r} (also in {office_where[office.code]})"
-                            )
-                        office_where[office.code] = shown
+                        unique(f"{shown}: {rpath}.offices.{j}.code", "office code", office.code, offices_seen,
+                               shown, problems)
                         office_info[office.code] = (region.code, list(office.services))
-                        for k, code in enumerate(office.services):
-                            pending_refs.append((code, f"{shown}: {rpath}.offices.{j}.services.{k}"))
+                        service_refs += [(code, f"{shown}: {rpath}.offices.{j}.services.{k}")
+                                         for k, code in enumerate(office.services)]
         elif path.parent.name == "faq":
-            from ..faq import FaqFile
-
-            parsed = _validate(FaqFile, data, shown, problems)
+            parsed = parse(faq.FaqFile, data, shown, problems)
             if parsed is not None:
                 faq_files.append((shown, parsed))
         elif path.name == "entry_points.yml":
-            parsed = _validate(EntryPointsFile, data, shown, problems)
+            parsed = parse(EntryPointsFile, data, shown, problems)
             if parsed is not None:
                 entry_files.append((shown, parsed))
         else:
-            parsed = _validate(OutOfScopeFile, data, shown, problems)
+            parsed = parse(OutOfScopeFile, data, shown, problems)
             if parsed is not None:
                 content.out_of_scope = parsed.topics
 
-    for code, where in pending_refs:
-        if code not in service_where:
-            problems.append(f"{where}: unknown service code {code!r}")
+    refs = References(service=services_seen, region=regions_seen, office=offices_seen)
+    for code, where in service_refs:
+        refs.check(where, "service", code, problems)
     for shown, parsed in entry_files:
-        content.entry_points = _check_entry_points(
-            shown, parsed.entry_points, service_where, parents, office_info, problems
-        )
-    if faq_files:
-        from ..faq import check_entries
+        content.entry_points = _check_entry_points(shown, parsed.entry_points, refs, parents, office_info, problems)
+    faq_seen: Dict[str, str] = {}
+    for shown, parsed in faq_files:
+        content.faq += faq.check_entries(shown, parsed, refs, faq_seen, problems)
 
-        faq_seen: Dict[str, str] = {}
-        for shown, parsed in faq_files:
-            content.faq += check_entries(shown, parsed, list(service_where), list(region_where), faq_seen, problems)
+    facts = facts_of(content.regions)
+    shown_of = {p: _display(p, content_dir) for p in rest}
+    elig_path, funeral_path, booking_path, apps_path = rest
+    if raw.get(elig_path) is not None:
+        shown = shown_of[elig_path]
+        rules = eligibility.build_rules(raw[elig_path], shown, problems, facts)
+        if rules is not None:
+            for i, b in enumerate(rules.benefits):
+                refs.check(f"{shown}: benefits.{i}.service", "service", b.service, problems)
+            content.eligibility = _jsonable(_filled(raw[elig_path], facts))
+    if raw.get(funeral_path) is not None:
+        if funeral_checklist.build_rules(raw[funeral_path], shown_of[funeral_path], problems, facts) is not None:
+            content.funeral = _jsonable(_filled(raw[funeral_path], facts))
+    if raw.get(booking_path) is not None:
+        booking.check_schedules(raw[booking_path], shown_of[booking_path], problems, refs)
+    if raw.get(apps_path) is not None:
+        status_lookup.check_samples(raw[apps_path], shown_of[apps_path], problems, refs)
+
+    content.featured_cities = _positions((r.code, r.featured) for r, _ in content.regions)
+    content.menu_services = _positions((s.code, s.menu) for s in content.services)
     if not content.services:
         problems.append(f"{content_dir / 'services'}: no services defined")
     if problems:
@@ -182,16 +209,23 @@ def load_content(content_dir: Path) -> Content:
     return content
 
 
-def _chain(code: str, parents: Dict[str, Optional[str]]) -> List[str]:
-    out: List[str] = []
-    current: Optional[str] = code
-    while current is not None and current not in out:
-        out.append(current)
-        current = parents.get(current)
-    return out
+def _filled(data: dict, facts: CatalogueFacts) -> dict:
+    from .rules_schema import with_catalogue
+
+    return with_catalogue(data, facts)
 
 
-def _check_entry_points(shown: str, entries: List[EntryPoint], services: Dict[str, str],
+def _jsonable(data: dict) -> dict:
+    """Dates as ISO text (the rules' schema reads them back)."""
+    def default(value):
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.loads(json.dumps(data, ensure_ascii=False, default=default))
+
+
+def _check_entry_points(shown: str, entries: List[EntryPoint], refs: References,
                         parents: Dict[str, Optional[str]], offices: Dict[str, Tuple[str, List[str]]],
                         problems: List[str]) -> List[EntryPoint]:
     """Entry points must name a known service, region and office that fit together.
@@ -199,32 +233,25 @@ def _check_entry_points(shown: str, entries: List[EntryPoint], services: Dict[st
     The office must offer the service and lie in the entry's region or one of its
     ancestors; without a region, the entry takes the office's region.
     """
-    seen: Dict[str, int] = {}
+    seen: Dict[str, str] = {}
     good: List[EntryPoint] = []
     for i, ep in enumerate(entries):
         where = f"{shown}: entry_points.{i}"
         before = len(problems)
-        if ep.id in seen:
-            problems.append(f"{where}.id: duplicate entry point {ep.id!r} (also entry_points.{seen[ep.id]})")
-        seen.setdefault(ep.id, i)
-        if ep.service not in services:
-            problems.append(f"{where}.service: unknown service code {ep.service!r}")
-        if ep.region is not None and ep.region not in parents:
-            problems.append(f"{where}.region: unknown region code {ep.region!r}")
-        if ep.office is not None:
-            if ep.office not in offices:
-                problems.append(f"{where}.office: unknown office code {ep.office!r}")
-            else:
-                office_region, office_services = offices[ep.office]
-                if ep.service not in office_services:
-                    problems.append(f"{where}.office: office {ep.office!r} does not offer {ep.service!r}")
-                if ep.region is None:
-                    ep = ep.copy(update={"region": office_region})
-                elif ep.region in parents and office_region not in _chain(ep.region, parents):
-                    problems.append(
-                        f"{where}.office: office {ep.office!r} is in {office_region!r}, "
-                        f"outside region {ep.region!r}"
-                    )
+        unique(f"{where}.id", "entry point", ep.id, seen, f"entry_points.{i}", problems)
+        refs.check(f"{where}.service", "service", ep.service, problems)
+        refs.check(f"{where}.region", "region", ep.region, problems)
+        if ep.office is not None and refs.check(f"{where}.office", "office", ep.office, problems):
+            office_region, office_services = offices[ep.office]
+            if ep.service not in office_services:
+                problems.append(f"{where}.office: office {ep.office!r} does not offer {ep.service!r}")
+            if ep.region is None:
+                ep = ep.copy(update={"region": office_region})
+            elif ep.region in parents and office_region not in chain(ep.region, parents):
+                problems.append(
+                    f"{where}.office: office {ep.office!r} is in {office_region!r}, "
+                    f"outside region {ep.region!r}"
+                )
         if len(problems) == before:
             good.append(ep)
     return good
@@ -336,6 +363,10 @@ def write_catalog(db_url: str, content: Content) -> Dict[str, int]:
             from ..faq import to_json
 
             s.add(models.CatalogMeta(key="faq", value=json.dumps(to_json(content.faq), ensure_ascii=False)))
+        for key, value in (("rules.eligibility", content.eligibility), ("rules.funeral", content.funeral),
+                           ("featured", {"cities": content.featured_cities, "services": content.menu_services})):
+            if value is not None:
+                s.add(models.CatalogMeta(key=key, value=json.dumps(value, ensure_ascii=False)))
         s.add(models.CatalogMeta(key="content_digest", value=content.digest))
     return {
         "services": len(content.services),

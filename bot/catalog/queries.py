@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ..faq import FaqIndex, index_from_json
 from ..normalize import normalize
 from ..regions import RegionIndex, RegionRef
-from . import models
+from . import layers, models
 from .db import session_scope
 from .schema import ENTRY_ID
 
@@ -148,6 +148,7 @@ class Catalog:
         self._services: Dict[str, ServiceInfo] = {}
         self._faq: Optional[FaqIndex] = None
         self._faq_digest: Optional[str] = None
+        self._built: Dict[str, tuple] = {}  # key -> (content digest, value)
 
     # -- cached reference data -------------------------------------------------
     def _refresh(self) -> None:
@@ -205,6 +206,67 @@ class Catalog:
             self._faq, self._faq_digest = index, digest
         return index
 
+    # -- rules and featured lists stored with the catalogue (rules/*.yml, `featured`, `menu`) ----
+    def _meta(self, key: str):
+        with session_scope(self.db_url) as s:
+            raw = s.execute(select(models.CatalogMeta.value).where(models.CatalogMeta.key == key)).scalar_one_or_none()
+        return json.loads(raw) if raw else None
+
+    def _cached(self, key: str, build):
+        """A value built from the catalogue, rebuilt when the content digest changes."""
+        self._refresh()
+        digest = self._digest
+        hit = self._built.get(key)
+        if hit is not None and hit[0] == digest:
+            return hit[1]
+        value = build()
+        with self._lock:
+            self._built[key] = (digest, value)
+        return value
+
+    def _facts(self):
+        from .rules_schema import CatalogueFacts
+
+        index = self.region_index()
+        return CatalogueFacts(names={c: r.name for c, r in index.by_code.items()}, parents=dict(index.parents))
+
+    def eligibility_rules(self):
+        """The eligibility rules (rules/eligibility.yml) loaded with the catalogue."""
+        from ..eligibility import rules_from_mapping
+
+        def build():
+            data = self._meta("rules.eligibility")
+            if data is None:
+                raise CatalogUnavailable("no eligibility rules: run `python -m bot catalog load`")
+            return rules_from_mapping(data, "rules/eligibility.yml", self._facts())
+        return self._cached("rules.eligibility", build)
+
+    def funeral_rules(self):
+        """The funeral checklist rules (rules/funeral.yml) loaded with the catalogue."""
+        from ..funeral_checklist import rules_from_mapping
+
+        def build():
+            data = self._meta("rules.funeral")
+            if data is None:
+                raise CatalogUnavailable("no funeral rules: run `python -m bot catalog load`")
+            return rules_from_mapping(data, "rules/funeral.yml", self._facts())
+        return self._cached("rules.funeral", build)
+
+    def featured_cities(self) -> List[RegionRef]:
+        """The cities offered as buttons when the bot asks for the place (``featured`` in regions/*.yml)."""
+        def build():
+            index = self.region_index()
+            codes = (self._meta("featured") or {}).get("cities") or []
+            return [index.by_code[c] for c in codes if c in index.by_code]
+        return self._cached("featured.cities", build)
+
+    def menu_services(self) -> List[ServiceInfo]:
+        """The services shown as menu buttons (``menu`` in services/*.yml), in their order."""
+        def build():
+            codes = (self._meta("featured") or {}).get("services") or []
+            return [self._services[c] for c in codes if c in self._services]
+        return self._cached("featured.services", build)
+
     def find_region(self, text: str) -> Optional[RegionRef]:
         return self.region_index().find(text)
 
@@ -245,9 +307,8 @@ class Catalog:
         chain_codes = [r.code for r in chain]
         with session_scope(self.db_url) as s:
             svc = s.get(models.Service, service_code)
-            fields = dict(svc.fields)
+            layer_list = [(layers.NATIONAL, dict(svc.fields))]
             sources = [SourceInfo("全国", svc.source, svc.last_checked.isoformat(), svc.sample)]
-            overrides = []
             if chain_codes:
                 rows = s.execute(
                     select(models.ServiceOverride).where(
@@ -256,31 +317,25 @@ class Catalog:
                     )
                 ).scalars().all()
                 by_region = {o.region_code: o for o in rows}
-                # apply from the least specific (province) to the most specific (district)
-                overrides = [by_region[c] for c in reversed(chain_codes) if c in by_region]
-            local_scope = None
-            amounts: List[AmountInfo] = []
-            amounts_scope = None
-            amounts_sample = False
-            automatic = False
-            for ov in overrides:
-                region_name = index.by_code[ov.region_code].name
-                for key, value in (ov.fields or {}).items():
-                    if key == "legal_basis":
-                        fields["legal_basis"] = list(fields.get("legal_basis", [])) + list(value)
-                    elif key == "notes":
-                        fields["notes"] = list(fields.get("notes", [])) + list(value)
-                    else:
-                        fields[key] = value
-                if ov.amounts:
-                    amounts = [
-                        AmountInfo(a.label, a.min_age, a.max_age, a.monthly, a.amount_text) for a in ov.amounts
-                    ]
-                    amounts_scope = region_name
-                    amounts_sample = ov.sample
-                automatic = ov.automatic  # the most specific region decides
-                local_scope = region_name
-                sources.append(SourceInfo(region_name, ov.source, ov.last_checked.isoformat(), ov.sample))
+                for code, ov in layers.along(chain_codes, by_region):
+                    if ov is None:
+                        continue
+                    layer = dict(ov.fields or {}, automatic=ov.automatic, sample=ov.sample)
+                    if ov.amounts:
+                        layer["amounts"] = [AmountInfo(a.label, a.min_age, a.max_age, a.monthly, a.amount_text)
+                                            for a in ov.amounts]
+                    layer_list.append((code, layer))
+                    sources.append(SourceInfo(index.by_code[code].name, ov.source, ov.last_checked.isoformat(),
+                                              ov.sample))
+            # national -> province -> city -> district; lists of notes and legal bases add up
+            merged = layers.merge(layer_list, append=("notes", "legal_basis"))
+            fields = merged.fields
+            local_scope = index.by_code[merged.region].name if merged.region != layers.NATIONAL else None
+            amounts: List[AmountInfo] = fields.get("amounts") or []
+            amounts_region = merged.origin.get("amounts")
+            amounts_scope = index.by_code[amounts_region].name if amounts_region else None
+            amounts_sample = bool(amounts_region and dict(layer_list)[amounts_region].get("sample"))
+            automatic = bool(fields.get("automatic"))  # the most specific region decides
             offices = self._offices(s, service_code, chain_codes) if chain_codes else []
             if office_code:
                 offices, office_code = self._with_office_first(s, offices, service_code, office_code)

@@ -12,14 +12,18 @@ Layout
                                   offices and amounts
 ``bot/content/out_of_scope.yml`` topics we do not handle and who does
 ``bot/content/entry_points.yml``  QR-code entry points (service, region, office)
+``bot/content/faq/*.yml``        FAQ answers (schema in ``bot.faq``)
+``bot/content/rules/*.yml``      eligibility and funeral-checklist rules (``rules_schema.py``)
+``bot/content/booking.yml``      appointment schedules (``BookingFile``)
+``bot/content/applications.yml`` sample applications for the status lookup (``ApplicationsFile``)
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import List, Optional
+from typing import List, Literal, Optional
 
-from pydantic import BaseModel, Extra, Field, validator
+from pydantic import BaseModel, Extra, Field, StrictBool, conint, conlist, constr, validator
 
 SERVICE_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -86,6 +90,9 @@ class Service(Strict):
     source: str = Field(..., min_length=4)
     last_checked: dt.date
     sample: bool = False
+    menu: Optional[int] = Field(
+        None, ge=1, description="position among the menu buttons (welcome, 我能办什么); none: not a button"
+    )
 
     @validator("code")
     def _code(cls, v: str) -> str:
@@ -161,6 +168,9 @@ class Region(Strict):
     ambiguous_short_name: bool = Field(
         False, description="the short name is also a common word (站前, 海港): match it only after the city name"
     )
+    featured: Optional[int] = Field(
+        None, ge=1, description="position among the city buttons offered when the bot asks for the place"
+    )
     overrides: List[Override] = Field(default_factory=list)
     offices: List[Office] = Field(default_factory=list)
     children: List[Region] = Field(default_factory=list)
@@ -216,3 +226,58 @@ class EntryPoint(Strict):
 
 class EntryPointsFile(Strict):
     entry_points: List[EntryPoint] = Field(default_factory=list)
+
+
+# -- booking.yml (bot.booking) and applications.yml (bot.status_lookup) ------------------------
+
+BOOKING_KINDS = ("marriage", "divorce")
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class Slot(Strict):
+    start: constr(strict=True, regex=HHMM) = Field(..., description='"HH:MM"')
+    end: constr(strict=True, regex=HHMM)
+    capacity: conint(strict=True, ge=1, le=500) = Field(..., description="couples per slot and kind")
+
+
+class SpecialDay(Strict):
+    rule: constr(strict=True, regex=r"^(qixi|\d{2}-\d{2}|\d{4}-\d{2}-\d{2})$") = Field(
+        ..., description='"MM-DD" every year, "YYYY-MM-DD" once, or "qixi" (七夕)')
+    label: constr(strict=True, min_length=1)
+    capacity: conint(strict=True, ge=1, le=500)
+    kinds: conlist(Literal[BOOKING_KINDS], min_items=1) = list(BOOKING_KINDS)  # type: ignore[valid-type]
+
+
+class OfficeSchedule(Strict):
+    """One office's schedule, after the file's ``defaults`` are applied."""
+
+    office: constr(strict=True, min_length=1)
+    sample: StrictBool = True
+    kinds: conlist(Literal[BOOKING_KINDS], min_items=1) = list(BOOKING_KINDS)  # type: ignore[valid-type]
+    weekdays: conlist(conint(strict=True, ge=1, le=7), min_items=1) = Field(..., description="1 = Monday")
+    slots: conlist(Slot, min_items=1)
+    special_days: List[SpecialDay] = Field(default_factory=list)
+    horizon_days: conint(strict=True, ge=1, le=180) = 30
+
+
+class BookingFile(Strict):
+    offices: conlist(OfficeSchedule, min_items=1)
+
+
+class ApplicationStep(Strict):
+    at: dt.datetime = Field(..., description='"YYYY-MM-DD HH:MM"')
+    status: constr(strict=True, min_length=1)
+    note: Optional[str] = None
+
+
+class Application(Strict):
+    number: constr(regex=r"^[A-Z0-9]{6,32}$") = Field(..., description="6-32 capital letters or digits")
+    service: str
+    region: Optional[str] = None
+    name: constr(min_length=1)
+    phone: constr(regex=r"^1\d{10}$") = Field(..., description="an 11-digit mobile number")
+    history: conlist(ApplicationStep, min_items=1)
+
+
+class ApplicationsFile(Strict):
+    applications: List[Application]

@@ -6,7 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 
-from ..assistant import Button, Reply, SAMPLE_CITIES
+from ..assistant import Button, Reply
 from ..booking import BookingService, DayView
 from ..marriage_precheck import Party, precheck
 from ..normalize import compact
@@ -298,19 +298,20 @@ class BookingForm(GuidedForm):
 
     def question(self, slot, state):
         kind = KINDS.get(state.get("book_kind") or "", "婚姻登记")
+        cities = [Button(c, c) for c in self.ctx.assistant.city_names()]
         if slot == "book_kind":
             return text_reply("好的，帮您预约婚姻登记（随时说“算了”可以退出）。请问要预约结婚登记还是离婚登记？",
                               [Button("结婚登记", "结婚登记"), Button("离婚登记", "离婚登记")], kind="form_question")
         if slot == REGION:
             return text_reply(f"预约{kind}：请问您想在哪个城市或区县办理？",
-                              [Button(c, c) for c in SAMPLE_CITIES], kind="form_question")
+                              cities, kind="form_question")
         if slot == "book_office":
             options = self.offices(state.get(REGION), state.get("book_kind"))
             if not options:
                 name = self.ctx.assistant.catalog.region_index().full_name(state[REGION])
                 return text_reply(f"抱歉，{name}的婚姻登记处暂未开通在这里预约。您可以换一个城市，"
                                   f"或拨打 {self.ctx.assistant.catalog.hotline_for(state.get(REGION))} 咨询。\n"
-                                  "请问在哪个城市办理？", [Button(c, c) for c in SAMPLE_CITIES], kind="form_question")
+                                  "请问在哪个城市办理？", cities, kind="form_question")
             lines = ["请选择婚姻登记处："] + [f"{i + 1}. {n}" for i, (_, n) in enumerate(options)]
             return text_reply("\n".join(lines), [Button(n, n) for _, n in options], kind="form_question")
         if slot == "book_groom_birth":

@@ -28,22 +28,17 @@ class Guided:
         self.assistant = assistant
         self.db_url = db_url
         self.today = today
-        self._elig = None
-        self._funeral = None
         self._schedules = None
 
     def parents(self, code: str) -> List[str]:
-        return [r.code for r in self.assistant.catalog.region_index().chain(code)]
+        return self.assistant.catalog.region_index().chain_codes(code)
 
-    def eligibility_rules(self):
-        if self._elig is None:
-            self._elig = elig.load_rules()
-        return self._elig
+    def eligibility_rules(self) -> elig.EligibilityRules:
+        """Loaded with the catalogue (``python -m bot catalog load``), like the guides."""
+        return self.assistant.catalog.eligibility_rules()
 
-    def funeral_rules(self):
-        if self._funeral is None:
-            self._funeral = fc.load_rules()
-        return self._funeral
+    def funeral_rules(self) -> fc.FuneralRules:
+        return self.assistant.catalog.funeral_rules()
 
     def schedules(self):
         if self._schedules is None:

@@ -130,7 +130,7 @@ class EligibilityForm(GuidedForm):
             return text_reply("好的，我来帮您测算老人能领哪些养老补贴，只需回答几个问题，随时说“算了”可以退出。\n"
                               "老人今年多大年纪？（例如：85岁、八十五、1940年出生）", kind="form_question")
         if slot == REGION:
-            return text_reply(elig.QUESTIONS["region"], region_buttons(), kind="form_question")
+            return text_reply(elig.QUESTIONS["region"], region_buttons(self.ctx.assistant), kind="form_question")
         if slot == "elig_hukou":
             question = next((q for q in self.result(state).questions if "户籍" in q), "老人是当地户籍吗？")
             return text_reply(question, YES_NO_BUTTONS,

@@ -23,7 +23,7 @@ import yaml
 from markupsafe import escape
 
 from .. import eligibility as elig
-from ..assistant import Button, Reply, SAMPLE_CITIES, intent_for
+from ..assistant import Button, Reply, intent_for
 from ..config import CONTENT_DIR
 from ..normalize import compact, has_meaningful_text
 from . import parse, questions
@@ -439,5 +439,6 @@ def hukou_answer(ctx: Guided, text: str, state: Dict[str, Any]) -> Optional[bool
 YES_NO_BUTTONS = [Button("是", "是"), Button("不是", "不是"), Button("不清楚", "不清楚")]
 
 
-def region_buttons() -> List[Button]:
-    return [Button(c, c) for c in SAMPLE_CITIES] + [Button("跳过", "跳过")]
+def region_buttons(assistant) -> List[Button]:
+    """The catalogue's featured cities, then 跳过."""
+    return [Button(c, c) for c in assistant.city_names()] + [Button("跳过", "跳过")]

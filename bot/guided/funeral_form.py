@@ -113,7 +113,7 @@ class FuneralForm(GuidedForm):
                               [Button("医院", "在医院"), Button("家中", "在家里"), Button("养老院", "在养老院"),
                                Button("其他地方", "其他地方")], kind="form_question")
         if slot == REGION:
-            return text_reply(fc.QUESTIONS["region"], region_buttons(), kind="form_question")
+            return text_reply(fc.QUESTIONS["region"], region_buttons(self.ctx.assistant), kind="form_question")
         if slot == "fun_natural":
             return text_reply(fc.QUESTIONS["natural"], [Button("是，正常死亡", "是，因病去世"),
                                                         Button("不是，意外", "不是，意外去世"),
