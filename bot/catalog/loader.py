@@ -98,8 +98,14 @@ def catalogue_facts(content_dir: Path) -> Optional[CatalogueFacts]:
     return facts_of(regions)
 
 
-def _positions(items: Iterable[Tuple[str, Optional[int]]]) -> List[str]:
-    return [code for code, pos in sorted((p for p in items if p[1] is not None), key=lambda p: p[1])]
+def _positions(items: Iterable[Tuple[str, Optional[int]]], name: str, files: Dict[str, str],
+               problems: List[str]) -> List[str]:
+    """Codes ordered by their position (``featured: 1``, ``menu: 2``); a position used twice is a problem."""
+    placed = sorted((p for p in items if p[1] is not None), key=lambda p: p[1])
+    for (a, pa), (b, pb) in zip(placed, placed[1:], strict=False):
+        if pa == pb:
+            problems.append(f"{files.get(b, '?')}: {b}.{name}: position {pb} is also {a}'s")
+    return [code for code, _ in placed]
 
 
 def load_content(content_dir: Path) -> Content:
@@ -199,8 +205,10 @@ def load_content(content_dir: Path) -> Content:
     if raw.get(apps_path) is not None:
         status_lookup.check_samples(raw[apps_path], shown_of[apps_path], problems, refs)
 
-    content.featured_cities = _positions((r.code, r.featured) for r, _ in content.regions)
-    content.menu_services = _positions((s.code, s.menu) for s in content.services)
+    content.featured_cities = _positions(((r.code, r.featured) for r, _ in content.regions), "featured",
+                                         regions_seen, problems)
+    content.menu_services = _positions(((s.code, s.menu) for s in content.services), "menu", services_seen,
+                                       problems)
     if not content.services:
         problems.append(f"{content_dir / 'services'}: no services defined")
     if problems:
