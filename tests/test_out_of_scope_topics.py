@@ -62,6 +62,8 @@ def test_each_keyword_belongs_to_one_topic(content):
     ("养老保险断了几年想补缴社保", "人力资源和社会保障", "12333"),
     ("残疾证到期了要去哪换", "残疾人联合会", "12385"),
     ("農民工工資被拖欠了找誰", "人力资源和社会保障", "12333"),
+    ("小区暖气一点都不热找谁", "供热", "12345"),
+    ("想成立一个社会组织去哪登记", "社会组织管理", "12345"),
 ])
 def test_near_domain_questions_get_the_responsible_agency(assistant, text, agency, hotline):
     reply = assistant.out_of_scope(text)
