@@ -44,6 +44,11 @@ logger = logging.getLogger(__name__)
 HELD_NOTICE = "您的消息已收到，工作人员会尽快回复您，请稍候。"
 HELD_FULL = "抱歉，系统暂时繁忙，您的消息没能送达工作人员。请稍后再发一次，如有急事请拨打热线 {hotline}。"
 TROUBLE_SECONDS = 10.0  # after a database failure, skip optional database work this long
+# Pause before sending a turn again after its replica died. Rasa 3.6's ticket lock gets stuck
+# when the dead replica's ticket and the new one expire within one poll (1 s) of each other:
+# both are removed and nobody is "now serving" (the turn hangs until the client gives up).
+# Issuing the new ticket 2 s later makes the dead one expire first.
+RETRY_PAUSE = 2.0
 GUIDE_KINDS = ("guide", "section")
 
 
@@ -112,6 +117,7 @@ class Gateway:
         self._trouble = trouble
         self._note_trouble = note_trouble
         self.retried = 0  # turns sent a second time because the Rasa replica died (bot.production)
+        self.retry_pause = RETRY_PAUSE
 
     # -- plumbing ----------------------------------------------------------------------------
     @property
@@ -233,6 +239,7 @@ class Gateway:
                 return result
         self.retried += 1
         logger.warning("turn sent again: the Rasa replica died during it (%s)", result.retry)
+        await asyncio.sleep(self.retry_pause)
         return await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token)
 
     async def _to_desk(self, sender: str, said: str):

@@ -122,7 +122,8 @@ async def talk(conv: Conversation, url: str, progress: Dict[str, int], kill_at: 
     import aiohttp
 
     address = f"10.77.{conv.n // 250}.{conv.n % 250 + 1}"  # each citizen its own address (via nginx)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as http:
+    jar = aiohttp.CookieJar(unsafe=True)  # the cookie of a site at an IP address (127.0.0.1)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90), cookie_jar=jar) as http:
         await asyncio.sleep(rng.uniform(0, 2.0))
         for text in conv.turns:
             t0 = time.monotonic()
@@ -159,7 +160,7 @@ async def run(args) -> int:
 
     from bot.stack import latest_model
 
-    model = latest_model()
+    model = Path(args.model) if args.model else latest_model()
     if model is None:
         print("no trained model in models/: run `make train`", file=sys.stderr)
         return 1
@@ -279,7 +280,12 @@ async def run(args) -> int:
         admin.dispose()
     if failures:
         print(f"FAILED ({len(failures)}):\n  " + "\n  ".join(failures[:30]), file=sys.stderr)
+        print(f"logs: {run_dir}/log", file=sys.stderr)
         return 1
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)
     print(f"passed: {REPORT}")
     return 0
 
@@ -318,6 +324,7 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--no-kill", action="store_true", help="do not kill a replica")
+    parser.add_argument("--model", help="model archive (default: the newest in models/)")
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis keys (debugging)")
     args = parser.parse_args()
     return asyncio.run(run(args))

@@ -221,6 +221,7 @@ async def replicated(tmp_path):
     settings = Settings(db_url=url, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345",
                         rasa_token="tok", replicated=True)
     gateway = Gateway(settings, rasa_url)
+    gateway.retry_pause = 0.0
     yield gateway, rasa
     await gateway.close()
     await server.close()
