@@ -121,20 +121,13 @@ class ResolvedRule:
 
 
 @dataclass
-class EligibilityRules:
-    benefits: List[Benefit]
-    layers: Dict[str, Dict[str, Dict[str, Any]]]  # region -> benefit code -> fields set there
-    labels: Dict[str, str]
-    source: str = ""
-    parents: Optional[Dict[str, Optional[str]]] = None  # the catalogue's region tree, when known
+class EligibilityRules(layers.LayeredRules):
+    """``layers``: region -> benefit code -> the fields set there."""
 
-    def label(self, region: str) -> str:
-        return self.labels.get(region, region)
+    benefits: List[Benefit] = field(default_factory=list)
 
     def resolve(self, benefit_code: str, chain: Sequence[str]) -> ResolvedRule:
-        per_region = {code: layer.get(benefit_code) for code, layer in self.layers.items()}
-        r = layers.merge(layers.along(chain, per_region), reset=_NOT_INHERITED)
-        r.fields["sample"] = r.sample
+        r = self.merged(chain, lambda layer: layer.get(benefit_code), reset=_NOT_INHERITED)
         return ResolvedRule(r.fields, r.region, r.sample)
 
 
@@ -144,48 +137,48 @@ def rules_from_mapping(data: Any, source: str = "<rules>", facts: Optional[Catal
     ``facts``: the catalogue's region names, parents and amounts (labels and bands a
     layer leaves out come from there). Raises :class:`RulesError` naming file and field.
     """
-    problems: List[str] = []
-    rules = build_rules(data, source, problems, facts)
-    if rules is None:
-        raise RulesError.first(problems)
-    return rules
+    return validated(build_rules, data, source, facts)
+
+
+def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> EligibilityRules:
+    """Read and validate ``eligibility.yml``; raises :class:`RulesError` naming the file and field."""
+    return loaded(build_rules, path)
 
 
 def build_rules(data: Any, source: str, problems: List[str],
                 facts: Optional[CatalogueFacts] = None) -> Optional[EligibilityRules]:
     """Like :func:`rules_from_mapping`, collecting the problems instead of raising."""
-    if not isinstance(data, dict):
-        problems.append(f"{source}: (top): expected a mapping")
-        return None
-    data = with_catalogue(data, facts)
-    parsed = check_eligibility(data, source, problems, facts.names if facts else None)
+    parsed = check_eligibility(with_catalogue(data, facts), source, problems, facts.names if facts else None)
     if parsed is None:
         return None
     benefits = [Benefit(b.code, b.name, b.service or b.code) for b in parsed.benefits]
     rule_layers = {code: {b: rule.layer() for b, rule in layer.benefits.items()}
                    for code, layer in parsed.regions.items()}
     labels = {code: layer.label for code, layer in parsed.regions.items() if layer.label}
-    return EligibilityRules(benefits, rule_layers, labels, source, facts.parents if facts else None)
+    return EligibilityRules(rule_layers, labels, source, facts.parents if facts else None, benefits=benefits)
 
 
-def read_rules_file(path: Union[str, Path], problems: List[str]) -> Tuple[Optional[dict], Optional[CatalogueFacts]]:
-    """The YAML of a rules file and the catalogue facts of the content directory it sits in."""
-    from .catalog.loader import catalogue_facts
-
-    path = Path(path)
-    data = _read_yaml(path, str(path), problems)
-    facts = catalogue_facts(path.parent.parent) if data is not None else None
-    return data, facts
+# the rules files (eligibility.yml, funeral.yml) are read the same way: ``build(data, source,
+# problems, facts)`` validates and builds, these two raise the first problem as a RulesError
 
 
-def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> EligibilityRules:
-    """Read and validate ``eligibility.yml``; raises :class:`RulesError` naming the file and field."""
+def validated(build: Callable, data: Any, source: str, facts: Optional[CatalogueFacts] = None):
     problems: List[str] = []
-    data, facts = read_rules_file(path, problems)
-    rules = build_rules(data, str(path), problems, facts) if data is not None else None
+    rules = build(data, source, problems, facts)
     if rules is None:
         raise RulesError.first(problems)
     return rules
+
+
+def loaded(build: Callable, path: Union[str, Path]):
+    """The rules file at ``path``, with the catalogue facts of the content directory it sits in."""
+    from .catalog.loader import catalogue_facts
+
+    problems: List[str] = []
+    data = _read_yaml(Path(path), str(path), problems)
+    if data is None:
+        raise RulesError.first(problems)
+    return validated(build, data, str(path), catalogue_facts(Path(path).parent.parent))
 
 
 # --------------------------------------------------------------------------- regions

@@ -26,7 +26,7 @@ from .catalog import layers
 from .catalog.layers import NATIONAL
 from .catalog.rules_schema import MONEY_KINDS, STEP_KEYS, CatalogueFacts, check_funeral, with_catalogue
 from .config import CONTENT_DIR
-from .eligibility import Parents, RulesError, read_rules_file, region_chain
+from .eligibility import Parents, RulesError, loaded, region_chain, validated
 from .normalize import compact, first_keyword
 
 __all__ = [
@@ -57,20 +57,9 @@ _MISSING_ORDER = ("region", "natural", "local_hukou", "pension", "low_income")
 
 
 @dataclass
-class FuneralRules:
-    layers: Dict[str, Dict[str, Any]]  # region -> validated layer
-    labels: Dict[str, str]
-    source: str = ""
-    parents: Optional[Dict[str, Optional[str]]] = None  # the catalogue's region tree, when known
-
-    def label(self, region: str) -> str:
-        return self.labels.get(region, region)
-
+class FuneralRules(layers.LayeredRules):
     def step(self, key: str, chain: List[str]) -> Dict[str, Any]:
-        per_region = {code: layer.get("steps", {}).get(key) for code, layer in self.layers.items()}
-        r = layers.merge(layers.along(chain, per_region))
-        r.fields["sample"] = r.sample
-        return r.fields
+        return self.merged(chain, lambda layer: layer.get("steps", {}).get(key)).fields
 
     def section(self, name: str, chain: List[str]) -> tuple:
         """The most specific layer's section ``name`` and the region it came from."""
@@ -92,9 +81,6 @@ def _layer(parsed) -> Dict[str, Any]:
 def build_rules(data: Any, source: str, problems: List[str],
                 facts: Optional[CatalogueFacts] = None) -> Optional[FuneralRules]:
     """Validate the rules mapping (``bot.catalog.rules_schema.FuneralFile``), collecting problems."""
-    if not isinstance(data, dict):
-        problems.append(f"{source}: (top): expected a mapping")
-        return None
     parsed = check_funeral(with_catalogue(data, facts), source, problems, facts.names if facts else None)
     if parsed is None:
         return None
@@ -105,21 +91,12 @@ def build_rules(data: Any, source: str, problems: List[str],
 
 def rules_from_mapping(data: Any, source: str = "<rules>", facts: Optional[CatalogueFacts] = None) -> FuneralRules:
     """Validate already-parsed rules data (the YAML structure) and build the rules."""
-    problems: List[str] = []
-    rules = build_rules(data, source, problems, facts)
-    if rules is None:
-        raise RulesError.first(problems)
-    return rules
+    return validated(build_rules, data, source, facts)
 
 
 def load_rules(path: Union[str, Path] = DEFAULT_RULES_PATH) -> FuneralRules:
     """Read and validate ``funeral.yml``; raises :class:`RulesError` naming the file and field."""
-    problems: List[str] = []
-    data, facts = read_rules_file(path, problems)
-    rules = build_rules(data, str(path), problems, facts) if data is not None else None
-    if rules is None:
-        raise RulesError.first(problems)
-    return rules
+    return loaded(build_rules, path)
 
 
 # --------------------------------------------------------------------------- case and checklist

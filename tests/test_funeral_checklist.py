@@ -41,12 +41,9 @@ def rules():
 
 @pytest.fixture(scope="module")
 def raw():
-    """The rules file as a file of its own: labels and bands filled in from the catalogue."""
-    from bot.catalog.loader import catalogue_facts
-    from bot.catalog.rules_schema import with_catalogue
+    from bot.catalog.loader import standalone_rules
 
-    data = yaml.safe_load(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    return with_catalogue(data, catalogue_facts(DEFAULT_RULES_PATH.parent.parent))
+    return standalone_rules(DEFAULT_RULES_PATH)  # labels and bands from the catalogue written in
 
 
 def make(rules, place="hospital", natural=True, region="zhejiang-hangzhou", hukou=True, pension="employee",

@@ -83,3 +83,23 @@ def first(codes: Sequence[str], values: Mapping[str, Any]) -> Tuple[Optional[Any
         if values.get(c) is not None:
             return values[c], c
     return None, None
+
+
+@dataclass
+class LayeredRules:
+    """Rules kept as layers per region code (rules/*.yml): ``merged`` resolves a chain."""
+
+    layers: Dict[str, Dict[str, Any]]  # region -> validated layer
+    labels: Dict[str, str]
+    source: str = ""
+    parents: Optional[Dict[str, Optional[str]]] = None  # the catalogue's region tree, when known
+
+    def label(self, region: str) -> str:
+        return self.labels.get(region, region)
+
+    def merged(self, codes: Sequence[str], pick: Callable[[Dict[str, Any]], Optional[Mapping[str, Any]]],
+               reset: Sequence[str] = ()) -> Resolved:
+        """Merge ``pick(layer)`` of each layer along the chain; ``fields["sample"]`` says if any was sample."""
+        r = merge(along(codes, {c: pick(layer) for c, layer in self.layers.items()}), reset=reset)
+        r.fields["sample"] = r.sample
+        return r

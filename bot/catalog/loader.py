@@ -98,6 +98,15 @@ def catalogue_facts(content_dir: Path) -> Optional[CatalogueFacts]:
     return facts_of(regions)
 
 
+def standalone_rules(path: Path) -> dict:
+    """A rules file of the content directory as a file of its own: the labels and bands it
+    takes from the catalogue written in (what the loader stores)."""
+    from .rules_schema import with_catalogue
+
+    data = read_yaml(Path(path), str(path), [])
+    return with_catalogue(data, catalogue_facts(Path(path).parent.parent))
+
+
 def _positions(items: Iterable[Tuple[str, Optional[int]]], name: str, files: Dict[str, str],
                problems: List[str]) -> List[str]:
     """Codes ordered by their position (``featured: 1``, ``menu: 2``); a position used twice is a problem."""
