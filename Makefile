@@ -60,7 +60,7 @@ catalog: $(CATALOG_DB)
 # Trains only when training data, config or the normaliser changed (a new venv alone does not retrain).
 $(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
 	$(RASA) train --config config.yml --domain domain.yml --data data --out models \
-		--fixed-model-name minzheng --quiet
+		--fixed-model-name minzheng
 	@touch $@
 
 train: $(MODEL)

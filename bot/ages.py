@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 import cn2an
 
@@ -37,33 +37,39 @@ def _digits_year(token: str) -> Optional[int]:
     return int(digits) if len(digits) == 4 else None
 
 
-def parse_age(text: str, today: Optional[dt.date] = None) -> Optional[int]:
-    """Return the age in whole years, or None if the text states no plausible age."""
+def find_age(text: str, today: Optional[dt.date] = None) -> Optional[Tuple[int, int, int]]:
+    """(start, end, age) of the first plausible age stated in the (normalised) text, else None."""
     if not text:
         return None
-    text = normalize(text)
     today = today or dt.date.today()
     m = _BIRTH.search(text)
     if m:
         age = today.year - int(m.group(1))
-        return age if 0 <= age <= 130 else None
+        return (m.start(), m.end(), age) if 0 <= age <= 130 else None
     m = _BIRTH_CN.search(text)
     if m:
         year = _digits_year(m.group(1))
         if year:
             age = today.year - year
-            return age if 0 <= age <= 130 else None
+            return (m.start(), m.end(), age) if 0 <= age <= 130 else None
     for m in _AGE.finditer(text):
         value = number(m.group(1))
         if value is not None and 0 < value <= 130:
-            return value
+            return m.start(), m.end(), value
     for m in _STATED.finditer(text):
         value = number(m.group(1))
         if value is not None and 40 <= value <= 130:
-            return value
+            end = m.end() - 1 if text[m.end() - 1] == "了" else m.end()
+            return m.start(1), end, value
     m = _BARE.match(text)
     if m:
         value = number(m.group(1))
         if value is not None and 40 <= value <= 130:
-            return value
+            return m.start(1), m.end(1), value
     return None
+
+
+def parse_age(text: str, today: Optional[dt.date] = None) -> Optional[int]:
+    """Return the age in whole years, or None if the text states no plausible age."""
+    found = find_age(normalize(text), today) if text else None
+    return found[2] if found else None
