@@ -266,10 +266,11 @@ class Assistant:
         for info in self.catalog.services_by_keyword(text):
             if info.code not in codes:
                 codes.append(info.code)
-        if len(codes) == 1:  # a question offering a single service: just answer with it
-            return self.answer(codes[0], text, region_code, age)
+        # NLU was unsure: even a single likely service is offered, not answered, so an
+        # unsure guess never becomes a confident wrong guide (one tap to confirm it)
         options = [self.catalog.service(c) for c in codes[:3]]
-        t, h = _both(render.message, "clarify", options=options)
+        topic = self.catalog.out_of_scope_topic(text) if text else None
+        t, h = _both(render.message, "clarify", options=options, topic=topic)
         if options:
             buttons = [Button(o.name, intent_payload(intent_for(o.code))) for o in options]
             buttons.append(Button("都不是", "/other_question"))

@@ -273,9 +273,18 @@ async def test_backend_down_gives_apology_with_hotline(rasa_domain, monkeypatch)
         assert "service" not in slots and "region" not in slots
 
 
-async def test_clarify_with_a_single_service_just_answers(rasa_domain):
+async def test_clarify_with_a_single_service_asks_to_confirm_it(rasa_domain):
+    # NLU unsure (0.4): the one likely service is offered, not answered as if it were certain
     ranking = [{"name": "marriage_divorce", "confidence": 0.4}, {"name": "greet", "confidence": 0.3}]
     msgs, slots = await run(A.ActionClarify(), make_tracker("冷静期到底多少天", "nlu_fallback", ranking=ranking),
                             rasa_domain)
-    assert msgs[0]["custom"]["kind"] == "guide" and msgs[0]["custom"]["service"] == "marriage.divorce"
-    assert "30天" in msgs[0]["text"] and slots["service"] == "marriage.divorce"
+    assert msgs[0]["custom"]["kind"] == "clarify" and "service" not in slots
+    assert [b["payload"] for b in msgs[0]["buttons"]] == ["/marriage_divorce", "/other_question"]
+
+
+async def test_clarify_names_the_agency_of_a_near_domain_topic(rasa_domain):
+    ranking = [{"name": "assistance_temporary", "confidence": 0.3}]
+    msgs, _ = await run(A.ActionClarify(), make_tracker("大病救助去哪里报销", "nlu_fallback", ranking=ranking),
+                        rasa_domain)
+    assert msgs[0]["custom"]["kind"] == "clarify"
+    assert "医疗保障部门" in msgs[0]["text"] and "12393" in msgs[0]["text"]
