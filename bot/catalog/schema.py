@@ -231,21 +231,36 @@ class EntryPointsFile(Strict):
 # -- booking.yml (bot.booking) and applications.yml (bot.status_lookup) ------------------------
 
 BOOKING_KINDS = ("marriage", "divorce")
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def _form(pattern: str, what: str):
+    """A validator: the text must match ``pattern``; the error says ``what`` is expected."""
+    compiled = re.compile(pattern)
+
+    def check(cls, v):
+        if not isinstance(v, str) or not compiled.match(v):
+            raise ValueError(f"expected {what}, got {v!r}")
+        return v
+    return check
 
 
 class Slot(Strict):
-    start: constr(strict=True, regex=HHMM) = Field(..., description='"HH:MM"')
-    end: constr(strict=True, regex=HHMM)
+    start: str = Field(..., description='"HH:MM"')
+    end: str
     capacity: conint(strict=True, ge=1, le=500) = Field(..., description="couples per slot and kind")
+
+    _time = validator("start", "end", pre=True, allow_reuse=True)(
+        _form(r"^([01]\d|2[0-3]):[0-5]\d$", 'a time like "09:00"'))
 
 
 class SpecialDay(Strict):
-    rule: constr(strict=True, regex=r"^(qixi|\d{2}-\d{2}|\d{4}-\d{2}-\d{2})$") = Field(
-        ..., description='"MM-DD" every year, "YYYY-MM-DD" once, or "qixi" (七夕)')
+    rule: str = Field(..., description='"MM-DD" every year, "YYYY-MM-DD" once, or "qixi" (七夕)')
     label: constr(strict=True, min_length=1)
     capacity: conint(strict=True, ge=1, le=500)
     kinds: conlist(Literal[BOOKING_KINDS], min_items=1) = list(BOOKING_KINDS)  # type: ignore[valid-type]
+
+    _rule = validator("rule", pre=True, allow_reuse=True)(
+        _form(r"^(qixi|\d{2}-\d{2}|\d{4}-\d{2}-\d{2})$", '"MM-DD", "YYYY-MM-DD" or "qixi"'))
 
 
 class OfficeSchedule(Strict):
@@ -271,12 +286,16 @@ class ApplicationStep(Strict):
 
 
 class Application(Strict):
-    number: constr(regex=r"^[A-Z0-9]{6,32}$") = Field(..., description="6-32 capital letters or digits")
+    number: str = Field(..., description="6-32 capital letters or digits")
     service: str
     region: Optional[str] = None
     name: constr(min_length=1)
-    phone: constr(regex=r"^1\d{10}$") = Field(..., description="an 11-digit mobile number")
+    phone: str = Field(..., description="an 11-digit mobile number")
     history: conlist(ApplicationStep, min_items=1)
+
+    _number = validator("number", pre=True, allow_reuse=True)(
+        _form(r"^[A-Z0-9]{6,32}$", "6-32 capital letters or digits"))
+    _phone = validator("phone", pre=True, allow_reuse=True)(_form(r"^1\d{10}$", "an 11-digit mobile number"))
 
 
 class ApplicationsFile(Strict):
