@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from functools import lru_cache
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, Set, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -68,14 +68,35 @@ async def staff_online() -> bool:
         return False
 
 
+# review items being written (kept referenced until done; tests wait on them with drain())
+_writes: Set[asyncio.Future] = set()
+
+
 async def record_review(source: str, tracker_message: dict, service=None) -> None:
-    """Keep a message for staff review (learning loop); never fails the action."""
+    """Keep a message for staff review (learning loop); never fails the action.
+
+    The write runs in a worker thread and the action does not wait for it: the citizen's
+    reply does not depend on it, and a SQLite insert with its commit is the slowest step
+    of a low-confidence guide turn (docs/performance.md)."""
     from bot.review import ReviewDesk
 
     intent = (tracker_message.get("intent") or {})
     channel = (tracker_message.get("metadata") or {}).get("channel")
-    try:
-        await asyncio.to_thread(ReviewDesk(settings().db_url).record, source, tracker_message.get("text") or "",
-                                channel, intent.get("name"), intent.get("confidence"), service)
-    except BACKEND_ERRORS as exc:
-        logger.warning("review item not recorded (%s)", type(exc).__name__)
+    text = tracker_message.get("text") or ""
+    db_url = settings().db_url
+
+    def write() -> None:
+        try:
+            ReviewDesk(db_url).record(source, text, channel, intent.get("name"), intent.get("confidence"), service)
+        except BACKEND_ERRORS as exc:
+            logger.warning("review item not recorded (%s)", type(exc).__name__)
+
+    future = asyncio.get_running_loop().run_in_executor(None, write)
+    _writes.add(future)
+    future.add_done_callback(_writes.discard)
+
+
+async def drain() -> None:
+    """Wait for the review items still being written."""
+    while _writes:
+        await asyncio.gather(*list(_writes))
