@@ -232,6 +232,9 @@ class Gateway:
             if not self.settings.replicated:
                 return result
             state, done = await rasa_client.turn_outcome(self.http, self.rasa_url, token, sender, turn_id)
+            if state == "unknown":  # e.g. nginx between replicas for a moment: look once more
+                await asyncio.sleep(self.retry_pause)
+                state, done = await rasa_client.turn_outcome(self.http, self.rasa_url, token, sender, turn_id)
             if state == "done" and done is not None:
                 logger.warning("the Rasa replica died after the turn: replies read from the tracker")
                 return done

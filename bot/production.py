@@ -215,8 +215,24 @@ def endpoints_yaml(action_url: str, tracker: Postgres, redis: Redis, prefix: str
     return text + f"  key_prefix: {prefix}\n"
 
 
-def _servers(addresses: Sequence[str], extra: str = "max_fails=1 fail_timeout=5s") -> str:
+# A refused connection costs nothing (nginx passes the request on at once), so a dead server
+# is found on the first try anyway; one slow accept under load must not take a live one out
+# (with every Rasa replica marked failed, nginx answers "no live upstreams").
+def _servers(addresses: Sequence[str], extra: str = "max_fails=3 fail_timeout=5s") -> str:
     return "".join(f"        server {a} {extra};\n" for a in addresses)
+
+
+# Rasa replicas are never marked failed: a busy replica stops accepting for a while (its event
+# loop is busy with NLU and its listen backlog fills), and with both marked failed nginx would
+# answer "no live upstreams" to every conversation. A dead one refuses at once, and nginx
+# then hashes the request to the next replica (proxy_next_upstream).
+RASA_SERVER = "max_fails=0"
+# Connections kept open to Rasa (keep-alive 120 s) and the web processes (aiohttp, 75 s): a
+# busy Rasa accepts new connections slowly, and each turn is two requests (turn + tracker).
+# Not to the action servers (Sanic's default keep-alive of 5 s would race with reuse).
+KEEPALIVE = "        keepalive 64;\n        keepalive_timeout 60s;\n"
+# Rasa's listen backlog (Sanic's 100 by default) overflows under load: connect() then times out
+RASA_BACKLOG = "1024"
 
 
 def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Sequence[str],
@@ -231,9 +247,10 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
     temp = "".join(f"    {kind}_temp_path {base}/tmp/{kind};\n"
                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     proxy = ("        proxy_http_version 1.1;\n"
+             "        proxy_set_header Connection \"\";\n"
              "        proxy_set_header Host $host;\n"
              "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-             "        proxy_connect_timeout 2s;\n"
+             "        proxy_connect_timeout 5s;\n"
              "        proxy_read_timeout 60s;\n"
              "        proxy_buffering off;\n")
     # Pass a request on to the next server only when the first one failed before taking it:
@@ -244,8 +261,10 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
                      "        proxy_next_upstream_timeout 5s;\n")
     indent = "    "
 
-    def location(upstream: str) -> str:
-        body = f"        proxy_pass http://{upstream};\n" + proxy + next_upstream
+    def location(upstream: str, body_size: str) -> str:
+        # the action server gets the whole tracker: its requests may be large (kept in memory)
+        size = f"        client_max_body_size {body_size};\n        client_body_buffer_size {body_size};\n"
+        body = f"        proxy_pass http://{upstream};\n" + size + proxy + next_upstream
         return "        location / {\n" + "".join(indent + line + "\n" for line in body.splitlines()) + "        }\n"
 
     return (
@@ -254,18 +273,18 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
         "events {\n    worker_connections 2048;\n}\n"
         "http {\n"
         "    access_log off;\n"
-        "    server_tokens off;\n"
-        "    client_max_body_size 64k;\n" + temp +
-        "    upstream minzheng_web {\n" + _servers(web) + "    }\n"
+        "    server_tokens off;\n" + temp +
+        "    upstream minzheng_web {\n" + _servers(web) + KEEPALIVE + "    }\n"
         "    # one conversation, one replica: Rasa's lock store is not safe across replicas (rasa#9213)\n"
         "    upstream minzheng_rasa {\n"
-        f"        hash $http_{SENDER_HEADER.lower().replace('-', '_')} consistent;\n" + _servers(rasa) + "    }\n"
+        f"        hash $http_{SENDER_HEADER.lower().replace('-', '_')} consistent;\n"
+        + _servers(rasa, RASA_SERVER) + KEEPALIVE + "    }\n"
         "    upstream minzheng_actions {\n" + _servers(actions) + "    }\n"
         f"    server {{\n        listen {listen};\n"
         "        location = /nginx-health {\n            return 200 \"ok\\n\";\n        }\n"
-        + location("minzheng_web") + "    }\n"
-        f"    server {{\n        listen {rasa_listen};\n" + location("minzheng_rasa") + "    }\n"
-        f"    server {{\n        listen {action_listen};\n" + location("minzheng_actions") + "    }\n"
+        + location("minzheng_web", "64k") + "    }\n"
+        f"    server {{\n        listen {rasa_listen};\n" + location("minzheng_rasa", "1m") + "    }\n"
+        f"    server {{\n        listen {action_listen};\n" + location("minzheng_actions", "16m") + "    }\n"
         "}\n")
 
 
@@ -313,7 +332,8 @@ class Production:
                "MINZHENG_REDIS_PREFIX": c.redis_prefix, "TICKET_LOCK_LIFETIME": str(c.lock_lifetime),
                "MINZHENG_PRODUCTION": "1", "RASA_URL": self.rasa_url,
                # nginx is the front ends' proxy: its X-Forwarded-For names the citizen
-               "MINZHENG_TRUSTED_PROXIES": LOOPBACK, "RASA_TELEMETRY_ENABLED": "false"}
+               "MINZHENG_TRUSTED_PROXIES": LOOPBACK, "RASA_TELEMETRY_ENABLED": "false",
+               "SANIC_BACKLOG": RASA_BACKLOG}
         if c.tracker.password:
             env["MINZHENG_TRACKER_DB_PASSWORD"] = c.tracker.password
         if c.redis.password:
@@ -325,8 +345,16 @@ class Production:
         c = self.config
         if not Path(NGINX).exists():
             raise ProductionError(f"{NGINX} is missing: apt-get install nginx (Debian's package)")
-        for sub in ("tmp", "log"):
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        # nginx's error log names requests, and Rasa's API takes its token in the query string:
+        # the logs are for the operator only; nginx's workers (nobody) only pass through to tmp/
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run_dir, 0o711)
+        (self.run_dir / "tmp").mkdir(exist_ok=True)
+        (self.run_dir / "log").mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.run_dir / "log", 0o700)
+        error_log = self.run_dir / "error.log"
+        error_log.touch(mode=0o600, exist_ok=True)
+        os.chmod(error_log, 0o600)
         endpoints = self.run_dir / "endpoints.yml"
         endpoints.write_text(endpoints_yaml(f"http://{LOOPBACK}:{c.action_front}/webhook", c.tracker, c.redis,
                                             c.redis_prefix), encoding="utf-8")
@@ -524,6 +552,7 @@ def run_one(kind: str) -> int:
         if config.redis.password:
             os.environ["MINZHENG_REDIS_PASSWORD"] = config.redis.password
     os.environ.setdefault("TICKET_LOCK_LIFETIME", str(config.lock_lifetime))
+    os.environ.setdefault("SANIC_BACKLOG", RASA_BACKLOG)
     os.environ["MINZHENG_PRODUCTION"] = "1"
     command = container_command(kind, config, os.environ, endpoints)
     os.chdir(PROJECT_ROOT)

@@ -118,13 +118,13 @@ def plan(count: int, db_url: str, seed: int) -> List[Conversation]:
 
 
 async def talk(conv: Conversation, url: str, progress: Dict[str, int], kill_at: int, killed: asyncio.Event,
-               rng: random.Random) -> None:
+               rng: random.Random, args_think=(3.0, 8.0)) -> None:
     import aiohttp
 
     address = f"10.77.{conv.n // 250}.{conv.n % 250 + 1}"  # each citizen its own address (via nginx)
     jar = aiohttp.CookieJar(unsafe=True)  # the cookie of a site at an IP address (127.0.0.1)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90), cookie_jar=jar) as http:
-        await asyncio.sleep(rng.uniform(0, 2.0))
+        await asyncio.sleep(rng.uniform(0, args_think[1]))  # not all at the same second
         for text in conv.turns:
             t0 = time.monotonic()
             try:
@@ -147,7 +147,7 @@ async def talk(conv: Conversation, url: str, progress: Dict[str, int], kill_at: 
                 for cookie in http.cookie_jar:
                     if cookie.key == "minzheng_chat":
                         conv.sender = "web-" + cookie.value.split(".")[0]
-            await asyncio.sleep(rng.uniform(0.05, 0.4))  # reading the answer
+            await asyncio.sleep(rng.uniform(args_think[0], args_think[1]))  # reading the answer
 
 
 def user_texts(tracker: dict) -> List[str]:
@@ -207,8 +207,8 @@ async def run(args) -> int:
         rng = random.Random(args.seed)
         t0 = time.monotonic()
         kill_task = asyncio.create_task(killer())
-        await asyncio.gather(*(talk(c, prod.url, progress, kill_at, killed, random.Random(rng.random()))
-                               for c in convs))
+        await asyncio.gather(*(talk(c, prod.url, progress, kill_at, killed, random.Random(rng.random()),
+                                    (args.think_min, args.think_max)) for c in convs))
         wall = time.monotonic() - t0
         killed.set()
         await kill_task
@@ -324,6 +324,8 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--no-kill", action="store_true", help="do not kill a replica")
+    parser.add_argument("--think-min", type=float, default=3.0, help="seconds a citizen reads a reply, at least")
+    parser.add_argument("--think-max", type=float, default=8.0, help="... and at most")
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis keys (debugging)")
     args = parser.parse_args()

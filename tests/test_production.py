@@ -179,3 +179,22 @@ def test_wechat_numbered_options_are_known_to_every_process(redis_url):
     assert b.choose("wx-1", "２") == "/ask_fees" and b.choose("wx-1", "3") is None
     b.offer("wx-1", [])
     assert a.choose("wx-1", "1") is None
+
+
+def test_serve_with_production_set_runs_production_mode(monkeypatch):
+    from bot import production, stack
+
+    calls = []
+    monkeypatch.setenv("MINZHENG_PRODUCTION", "1")
+    monkeypatch.setattr(production, "serve", lambda model=None, telegram=None: calls.append(model) or 7)
+    assert stack.serve(model=Path("m.tar.gz")) == 7 and calls == [Path("m.tar.gz")]
+
+
+def test_the_run_directory_keeps_the_logs_private(tmp_path):
+    if not Path(NGINX).exists():
+        pytest.skip("Debian's nginx is not installed")
+    run = tmp_path / "prod"
+    Production(ProductionConfig.from_env(GOOD), Path("model.tar.gz"), run_dir=run).prepare()
+    assert (run.stat().st_mode & 0o777) == 0o711
+    assert ((run / "log").stat().st_mode & 0o777) == 0o700
+    assert ((run / "error.log").stat().st_mode & 0o777) == 0o600
