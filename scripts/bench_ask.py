@@ -39,6 +39,7 @@ from bench_turns import (  # noqa: E402
     RssSampler, Rasa, action_server_direct, concurrent, mean_ms, percentile, sequential, tree_rss,
 )
 from bot.ask import RasaClient, ask_lines  # noqa: E402
+from bot.config import VAR_DIR  # noqa: E402
 from bot.stack import ACTION_SECRET_HEADER, Stack, free_port  # noqa: E402
 
 GUIDE_TARGET = 2.0  # guide turn p50 at most this many times a bare turn's (issue 18)
@@ -261,7 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         stack = TimedStack(rasa_port=free_port(), action_port=free_port(), web_port=None, tracker_db=None,
                            env=env, rasa_module=None if args.unpatched else rasa_module,
-                           model=Path(args.model) if args.model else None)
+                           model=Path(args.model) if args.model else None, log_dir=VAR_DIR / "log" / "bench")
         stack.start()
         url, token = stack.rasa_url, stack.token
     try:
