@@ -27,6 +27,11 @@ from bot.stack import is_loopback
 OPEN_PATHS = frozenset({"/health"})
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5055
+# Rasa opens a new connection for every action call, so with many conversations at once
+# the queue of connections not yet accepted fills quickly; at Sanic's default of 100 the
+# kernel drops some and Rasa logs "Cannot write to closing transport" (docs/performance.md).
+# SANIC_BACKLOG is also the variable Rasa reads for its own server.
+DEFAULT_BACKLOG = 1024
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m actions.server", description="the Minzheng action server")
     p.add_argument("--host", default=os.environ.get("ACTION_HOST", DEFAULT_HOST))
     p.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", DEFAULT_PORT)))
+    p.add_argument("--backlog", type=int, default=int(os.environ.get("SANIC_BACKLOG") or DEFAULT_BACKLOG),
+                   help="connections waiting to be accepted (SANIC_BACKLOG)")
     p.add_argument("--loglevel", default="INFO")
     args = p.parse_args(argv)
     secret = os.environ.get(SECRET_ENV, "").strip()
@@ -79,7 +86,7 @@ def main(argv=None) -> int:
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     logger.info("action server on http://%s:%s (%s)", args.host, args.port,
                 "shared secret required" if secret else "no secret: loopback only")
-    app.run(args.host, args.port, workers=1, access_log=False)
+    app.run(args.host, args.port, workers=1, access_log=False, backlog=args.backlog)
     return 0
 
 
