@@ -218,6 +218,8 @@ class ElderProfile:
     economic: Optional[str] = None  # dibao, tekun, low_income, none
     care_level: Optional[str] = None  # intact, mild, moderate, severe, total
     care_level_assessed: bool = False  # True when the level comes from an official 老年人能力评估
+    # 残疾人证 grade 1-4, 0 = no 残疾人证, None = not asked: then the disability benefits are left out
+    disability_level: Optional[int] = None
 
     def __post_init__(self):
         if isinstance(self.age, bool) or not isinstance(self.age, int) or not 0 <= self.age <= 130:
@@ -226,6 +228,9 @@ class ElderProfile:
             raise ValueError(f"economic must be one of {ECONOMIC} or None, got {self.economic!r}")
         if self.care_level is not None and self.care_level not in CARE_LEVELS:
             raise ValueError(f"care_level must be one of {CARE_LEVELS} or None, got {self.care_level!r}")
+        if self.disability_level is not None and (isinstance(self.disability_level, bool)
+                                                  or self.disability_level not in range(5)):
+            raise ValueError(f"disability_level must be 0-4 or None, got {self.disability_level!r}")
 
 
 # Official level names (GB/T 42195-2022); matched before descriptions.
@@ -431,6 +436,9 @@ class EligibilityResult:
 # --------------------------------------------------------------------------- the check
 
 
+_GRADES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+
+
 def _date_text(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -476,6 +484,16 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
         else:
             pieces.append(f"{ECONOMIC_LABELS[p.economic]}老人")
 
+    levels = r.get("disability_levels")
+    if levels:  # only checked when the caller knows (check() leaves the benefit out otherwise)
+        wanted = "、".join(_GRADES[g] for g in levels)
+        if not p.disability_level:
+            unmet.append(f"要持有残疾人证、残疾等级为{wanted}，老人没有残疾人证")
+        elif p.disability_level not in levels:
+            unmet.append(f"要残疾等级为{wanted}，老人是{_GRADES[p.disability_level]}残疾")
+        else:
+            pieces.append(f"{_GRADES[p.disability_level]}残疾")
+
     # covered elsewhere (养老服务消费补贴 is not for 特困人员, whose care the 供养 pays):
     # refused when the situation is excluded, never granted while it is unknown
     excluded = r.get("excluded_economic")
@@ -503,7 +521,7 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
         else:
             care_piece = CARE_LABELS[p.care_level]
             res.needs_assessment = not p.care_level_assessed
-    if p.age >= min_age:
+    if p.age >= min_age and min_age:  # no age piece for a benefit without an age limit
         pieces.append(age_piece)
     if care_piece:
         pieces.append(care_piece + ("" if p.care_level_assessed else "（按您的描述，需经评估确认）"))
@@ -568,6 +586,8 @@ def check(
     results = []
     for benefit in rules.benefits:
         rule = rules.resolve(benefit.code, chain)
+        if rule.fields.get("disability_levels") and profile.disability_level is None:
+            continue  # the disability benefits only when the caller has asked about a 残疾人证
         results.append(_evaluate(benefit, rule, profile, rules.label(rule.region), today))
     return EligibilityResult(profile, chain, region_label, results)
 

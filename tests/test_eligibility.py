@@ -57,10 +57,10 @@ def run(rules, age, region=None, hukou=None, economic=None, care=None, assessed=
 # --------------------------------------------------------------------------- the rules file
 
 
-def test_rules_file_lists_the_six_benefits_in_display_order(rules):
+def test_rules_file_lists_the_benefits_in_display_order(rules):
     assert [b.code for b in rules.benefits] == [
         "elder.age_allowance", "elder.service_subsidy", "elder.care_subsidy", "elder.care_voucher",
-        "elder.home_adaptation", "elder.institution",
+        "elder.home_adaptation", "elder.institution", "disability.living_subsidy", "disability.care_subsidy",
     ]
     assert rules.benefits[3].service == "elder.care_subsidy"  # the catalogue describes vouchers there
 
@@ -586,7 +586,8 @@ _answers = st.tuples(
 def test_every_result_is_consistent(rules, answers):
     age, region, hukou, economic, care, assessed = answers
     result = run(rules, age, region, hukou, economic, care, assessed)
-    assert [b.code for b in result.benefits] == [b.code for b in rules.benefits]
+    # every benefit, but the disability ones only when the 残疾人证 grade is known (not asked here)
+    assert [b.code for b in result.benefits] == [b.code for b in rules.benefits if not b.code.startswith("disab")]
     for b in result.benefits:
         assert b.reason
         if b.status is N:
@@ -643,3 +644,41 @@ def test_care_voucher_exclusion_is_validated(raw):
     with pytest.raises(RulesError) as err:
         rules_from_mapping(data, "eligibility.yml")
     assert "regions.national.benefits.elder.care_voucher.excluded_economic.0" in str(err.value)
+
+
+# --------------------------------------------------------------------------- 残疾人两项补贴 (issue 16 §2)
+
+
+DISABILITY = ("disability.living_subsidy", "disability.care_subsidy")
+
+
+def test_disability_subsidies_only_when_the_grade_is_known(rules):
+    result = run(rules, 75, "hunan-chenzhou", True, "dibao", "severe", True)
+    assert not [b for b in result.benefits if b.code in DISABILITY]
+
+
+@pytest.mark.parametrize("grade, economic, living, care", [
+    (2, "dibao", E, E),    # 低保家庭、二级: both
+    (3, "dibao", E, N),    # 三级: the living subsidy only
+    (1, "none", N, E),     # not 低保: the nursing subsidy only
+    (0, "dibao", N, N),    # no 残疾人证
+])
+def test_disability_subsidies_follow_the_national_rules(rules, grade, economic, living, care):
+    profile = ElderProfile(75, "hunan-chenzhou", True, economic, "severe", True, disability_level=grade)
+    result = check(profile, rules, today=TODAY)
+    assert result.benefit("disability.living_subsidy").status is living
+    assert result.benefit("disability.care_subsidy").status is care
+    b = result.benefit("disability.care_subsidy")
+    assert "国发〔2015〕52号" in b.source and "年满0周岁" not in b.reason
+    if care is E:
+        assert "选其中较高的一项" in render_text(result)  # with the elder nursing subsidy: the higher one
+
+
+def test_disability_grade_is_validated(raw):
+    with pytest.raises(ValueError):
+        ElderProfile(70, disability_level=5)
+    data = copy.deepcopy(raw)
+    set_path(data, ["regions", "national", "benefits", "disability.care_subsidy", "disability_levels"], [5])
+    with pytest.raises(RulesError) as err:
+        rules_from_mapping(data, "eligibility.yml")
+    assert err.value.field == "regions.national.benefits.disability.care_subsidy.disability_levels.0"

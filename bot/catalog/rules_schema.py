@@ -95,6 +95,7 @@ class BenefitRule(_Strict):
     economic: Optional[conlist(Economic, min_items=1)] = None
     excluded_economic: Optional[conlist(Economic, min_items=1)] = None
     care_levels: Optional[conlist(CareLevel, min_items=1)] = None
+    disability_levels: Optional[conlist(conint(strict=True, ge=1, le=4), min_items=1)] = None
     bands: Optional[conlist(Band, min_items=1)] = None
     notes: Optional[List[Text]] = None
 
