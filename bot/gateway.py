@@ -49,6 +49,10 @@ TROUBLE_SECONDS = 10.0  # after a database failure, skip optional database work 
 # both are removed and nobody is "now serving" (the turn hangs until the client gives up).
 # Issuing the new ticket 2 s later makes the dead one expire first.
 RETRY_PAUSE = 2.0
+# In production mode a turn may wait longer in a busy replica's queue (after a replica died
+# its conversations double the survivor's load) before the citizen gets the apology: a turn
+# given up on is a turn lost, and the replica may still run it.
+REPLICATED_TURN_TIMEOUT = ClientTimeout(total=60, connect=5)
 GUIDE_KINDS = ("guide", "section")
 
 
@@ -225,7 +229,9 @@ class Gateway:
         if self.settings.replicated:  # only there can another replica take the conversation over
             meta = {**meta, rasa_client.TURN_KEY: turn_id}
         token = self.token or None
-        result = await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token)
+        timeout = REPLICATED_TURN_TIMEOUT if self.settings.replicated else None
+        result = await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token,
+                                        timeout=timeout)
         if result.retry is None:
             return result
         if result.retry == "lost":
@@ -243,7 +249,8 @@ class Gateway:
         self.retried += 1
         logger.warning("turn sent again: the Rasa replica died during it (%s)", result.retry)
         await asyncio.sleep(self.retry_pause)
-        return await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token)
+        return await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token,
+                                      timeout=timeout)
 
     async def _to_desk(self, sender: str, said: str):
         """True: recorded for the operator serving this conversation; False: for the bot;

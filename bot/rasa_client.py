@@ -145,16 +145,19 @@ def _failure(exc: BaseException) -> Optional[str]:
 
 
 async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
-               metadata: Optional[Dict[str, Any]] = None, token: Optional[str] = None) -> RasaResult:
+               metadata: Optional[Dict[str, Any]] = None, token: Optional[str] = None,
+               timeout: Optional[ClientTimeout] = None) -> RasaResult:
     """POST to /webhooks/rest/webhook. Never raises for network or server errors.
 
     With ``token`` (Rasa's API token), a reply whose turn lost an action's events is a
-    failure too (``partial=True``), though Rasa answered."""
+    failure too (``partial=True``), though Rasa answered. ``timeout``: instead of the
+    session's."""
+    extra = {"timeout": timeout} if timeout is not None else {}
     try:
         async with session.post(
             f"{rasa_url.rstrip('/')}/webhooks/rest/webhook",
             json={"sender": sender, "message": message, "metadata": metadata or {}},
-            headers=sender_headers(sender),
+            headers=sender_headers(sender), **extra,
         ) as resp:
             if resp.status != 200:
                 raise ClientResponseError(resp.request_info, resp.history, status=resp.status)

@@ -5,8 +5,9 @@ and two web processes behind nginx, on a PostgreSQL database of its own (created
 dropped here, unique name) and a Redis DB number and key prefix of its own. Then
 ``--conversations`` citizens (100) talk at the same time through nginx's web chat API
 (``POST /api/chat``, each with its own cookie and client address), 5 to 10 turns each;
-a fifth of them book a marriage registration with the guided booking form. When a third
-of all turns are done, one Rasa replica is killed (SIGKILL).
+a fifth of them book a marriage registration with the guided booking form, and each
+citizen reads a reply for 5 to 15 s before the next message. When half of all turns are
+done, one Rasa replica is killed (SIGKILL).
 
 Passes when every conversation got an answer to every turn (``ok``, with messages),
 each conversation's tracker holds exactly its messages in the order sent (none lost,
@@ -193,7 +194,7 @@ async def run(args) -> int:
         total = sum(len(c.turns) for c in convs)
         progress = {"done": 0}
         killed = asyncio.Event()
-        kill_at = total // 3 if not args.no_kill else total + 1
+        kill_at = total // 2 if not args.no_kill else total + 1
         victim = {"name": None, "at": None, "done": None}
 
         async def killer() -> None:
@@ -324,8 +325,8 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--no-kill", action="store_true", help="do not kill a replica")
-    parser.add_argument("--think-min", type=float, default=3.0, help="seconds a citizen reads a reply, at least")
-    parser.add_argument("--think-max", type=float, default=8.0, help="... and at most")
+    parser.add_argument("--think-min", type=float, default=5.0, help="seconds a citizen reads a reply, at least")
+    parser.add_argument("--think-max", type=float, default=15.0, help="... and at most")
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis keys (debugging)")
     args = parser.parse_args()
