@@ -32,6 +32,12 @@ DEFAULT_PORT = 5055
 # kernel drops some and Rasa logs "Cannot write to closing transport" (docs/performance.md).
 # SANIC_BACKLOG is also the variable Rasa reads for its own server.
 DEFAULT_BACKLOG = 1024
+# Sanic closes a connection that has sent no request for KEEP_ALIVE_TIMEOUT (5 s), and that
+# includes a connection Rasa has just opened: when Rasa is busy with many conversations its
+# event loop can come back to write the request later than that, and the action is lost
+# the same way. Rasa closes its connection after each call, so nothing stays open longer.
+# SANIC_KEEP_ALIVE_TIMEOUT (read by Sanic) overrides it.
+DEFAULT_KEEP_ALIVE_TIMEOUT = 60.0
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,8 @@ def create_app(secret: str = "", actions: str = "actions"):
 
     # rasa_sdk allows every CORS origin by default; only Rasa calls this server, never a browser
     app = sdk_app(actions, cors_origins="")
+    if not os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT"):
+        app.config.KEEP_ALIVE_TIMEOUT = DEFAULT_KEEP_ALIVE_TIMEOUT
 
     if secret:
         @app.middleware("request")

@@ -1,5 +1,6 @@
-"""actions.server: the listen backlog is large enough for Rasa's connection-per-call
-under many concurrent conversations (SANIC_BACKLOG or --backlog, 1024 by default)."""
+"""actions.server: the listen backlog and the idle timeout of a new connection are large
+enough for Rasa's connection-per-call under many concurrent conversations (SANIC_BACKLOG or
+--backlog, 1024 by default; Sanic's KEEP_ALIVE_TIMEOUT 60 s)."""
 from __future__ import annotations
 
 import pytest
@@ -37,3 +38,9 @@ def test_backlog_from_the_environment_and_the_command_line(app, monkeypatch):
     assert app.run_args[1]["backlog"] == 2048
     server.main(["--port", "5999", "--backlog", "300"])
     assert app.run_args[1]["backlog"] == 300
+
+
+def test_a_connection_rasa_opened_is_not_dropped_after_five_idle_seconds(monkeypatch):
+    monkeypatch.delenv("SANIC_KEEP_ALIVE_TIMEOUT", raising=False)
+    app = server.create_app(actions="actions.actions")
+    assert app.config.KEEP_ALIVE_TIMEOUT == server.DEFAULT_KEEP_ALIVE_TIMEOUT >= 60
