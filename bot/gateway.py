@@ -245,12 +245,17 @@ class Gateway:
                 logger.warning("the Rasa replica died after the turn: replies read from the tracker")
                 return done
             if state != "absent":
+                logger.warning("the Rasa replica died during the turn and the tracker cannot tell whether it ran: "
+                               "not sent again")
                 return result
         self.retried += 1
         logger.warning("turn sent again: the Rasa replica died during it (%s)", result.retry)
         await asyncio.sleep(self.retry_pause)
-        return await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token,
-                                      timeout=timeout)
+        again = await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token,
+                                       timeout=timeout)
+        if not again.ok:
+            logger.warning("the turn sent again failed too (%s)", again.retry or "partial" if again.partial else "")
+        return again
 
     async def _to_desk(self, sender: str, said: str):
         """True: recorded for the operator serving this conversation; False: for the bot;

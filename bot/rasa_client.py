@@ -163,7 +163,8 @@ async def send(session: ClientSession, rasa_url: str, sender: str, message: str,
                 raise ClientResponseError(resp.request_info, resp.history, status=resp.status)
             raw = await resp.json()
     except (ClientError, asyncio.TimeoutError, ValueError) as exc:
-        logger.warning("Rasa unavailable: %s", type(exc).__name__)
+        logger.warning("Rasa unavailable: %s%s", type(exc).__name__,
+                       f" {exc.status}" if isinstance(exc, ClientResponseError) else "")
         return RasaResult(False, retry=_failure(exc))
     return await _result(session, rasa_url, sender, raw, token)
 
