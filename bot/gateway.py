@@ -254,7 +254,7 @@ class Gateway:
         again = await rasa_client.send(self.http, self.rasa_url, sender, message, meta, token=token,
                                        timeout=timeout)
         if not again.ok:
-            logger.warning("the turn sent again failed too (%s)", again.retry or "partial" if again.partial else "")
+            logger.warning("the turn sent again failed too (%s)", again.retry or ("partial" if again.partial else "-"))
         return again
 
     async def _to_desk(self, sender: str, said: str):
