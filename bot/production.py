@@ -231,6 +231,9 @@ RASA_SERVER = "max_fails=0"
 # busy Rasa accepts new connections slowly, and each turn is two requests (turn + tracker).
 # Not to the action servers (Sanic's default keep-alive of 5 s would race with reuse).
 KEEPALIVE = "        keepalive 64;\n        keepalive_timeout 60s;\n"
+# A web request may wait for a turn, the tracker check and the turn sent again (bot.gateway:
+# 60 s + 2 s + 2 x 5 s + 2 s + 60 s): nginx must not answer 504 before the gateway answers.
+WEB_READ_TIMEOUT = 150
 # Rasa's listen backlog (Sanic's 100 by default) overflows under load: connect() then times out
 RASA_BACKLOG = "1024"
 
@@ -251,7 +254,6 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
              "        proxy_set_header Host $host;\n"
              "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
              "        proxy_connect_timeout 5s;\n"
-             "        proxy_read_timeout 60s;\n"
              "        proxy_buffering off;\n")
     # Pass a request on to the next server only when the first one failed before taking it:
     # without `non_idempotent`, nginx never re-sends a POST that reached an upstream, so a
@@ -261,10 +263,11 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
                      "        proxy_next_upstream_timeout 5s;\n")
     indent = "    "
 
-    def location(upstream: str, body_size: str) -> str:
+    def location(upstream: str, body_size: str, read_timeout: int) -> str:
         # the action server gets the whole tracker: its requests may be large (kept in memory)
         size = f"        client_max_body_size {body_size};\n        client_body_buffer_size {body_size};\n"
-        body = f"        proxy_pass http://{upstream};\n" + size + proxy + next_upstream
+        wait = f"        proxy_read_timeout {read_timeout}s;\n"
+        body = f"        proxy_pass http://{upstream};\n" + size + proxy + wait + next_upstream
         return "        location / {\n" + "".join(indent + line + "\n" for line in body.splitlines()) + "        }\n"
 
     return (
@@ -282,9 +285,9 @@ def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Se
         "    upstream minzheng_actions {\n" + _servers(actions) + "    }\n"
         f"    server {{\n        listen {listen};\n"
         "        location = /nginx-health {\n            return 200 \"ok\\n\";\n        }\n"
-        + location("minzheng_web", "64k") + "    }\n"
-        f"    server {{\n        listen {rasa_listen};\n" + location("minzheng_rasa", "1m") + "    }\n"
-        f"    server {{\n        listen {action_listen};\n" + location("minzheng_actions", "16m") + "    }\n"
+        + location("minzheng_web", "64k", WEB_READ_TIMEOUT) + "    }\n"
+        f"    server {{\n        listen {rasa_listen};\n" + location("minzheng_rasa", "1m", 65) + "    }\n"
+        f"    server {{\n        listen {action_listen};\n" + location("minzheng_actions", "16m", 60) + "    }\n"
         "}\n")
 
 

@@ -6,7 +6,7 @@ dropped here, unique name) and a Redis DB number and key prefix of its own. Then
 ``--conversations`` citizens (100) talk at the same time through nginx's web chat API
 (``POST /api/chat``, each with its own cookie and client address), 5 to 10 turns each;
 a fifth of them book a marriage registration with the guided booking form, and each
-citizen reads a reply for 5 to 15 s before the next message. When half of all turns are
+citizen reads a reply for 6 to 18 s before the next message. When half of all turns are
 done, one Rasa replica is killed (SIGKILL).
 
 Passes when every conversation got an answer to every turn (``ok``, with messages),
@@ -325,8 +325,8 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--no-kill", action="store_true", help="do not kill a replica")
-    parser.add_argument("--think-min", type=float, default=5.0, help="seconds a citizen reads a reply, at least")
-    parser.add_argument("--think-max", type=float, default=15.0, help="... and at most")
+    parser.add_argument("--think-min", type=float, default=6.0, help="seconds a citizen reads a reply, at least")
+    parser.add_argument("--think-max", type=float, default=18.0, help="... and at most")
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis keys (debugging)")
     args = parser.parse_args()
