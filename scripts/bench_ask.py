@@ -59,8 +59,8 @@ class TimedStack(Stack):
 
     def _prepare(self, model: Path) -> None:
         super()._prepare(model)
-        if self.rasa_module:
-            cmd = self.commands["rasa"]
+        cmd = self.commands["rasa"]
+        if self.rasa_module and "bot.rasa_server" in cmd:
             cmd[cmd.index("bot.rasa_server")] = self.rasa_module
 
     def _spawn(self, name: str):
