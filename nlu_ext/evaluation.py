@@ -2,13 +2,14 @@
 
 Each message is parsed by a trained model (NLU only), then answered the way
 the actions answer it: a service intent gets that service's guide,
-``nlu_fallback`` the clarifying question (``Assistant.clarify``, which
-answers directly when it has a single candidate), ``out_of_scope`` the
-referral (``Assistant.out_of_scope``), anything else a non-guide reply.
+``nlu_fallback`` the clarifying question (``Assistant.clarify``),
+``out_of_scope`` the referral (``Assistant.out_of_scope``, which also offers
+any of our services the message names), anything else a non-guide reply.
 
 A message labelled with a service is routed right when it gets that guide,
-or a clarifying question offering it; a ``none`` message is routed right
-when it gets no guide. A guide for any other service is a *wrong guide*.
+or a clarifying question or referral whose buttons offer it; a ``none``
+message is routed right when it gets no guide. A guide for any other service
+is a *wrong guide*.
 
     .venv/bin/python -m nlu_ext.evaluation tests/nlu/real_messages.tsv [--model models/minzheng.tar.gz]
 """
@@ -49,7 +50,8 @@ class Routed:
             return self.kind != GUIDE
         if self.kind == GUIDE:
             return self.services[:1] == [self.label]
-        return self.kind == CLARIFY and self.label in self.services
+        # a clarifying question or a referral that offers the service: one tap away
+        return self.kind in (CLARIFY, REFERRAL, OUT_OF_SCOPE) and self.label in self.services
 
     @property
     def direct(self) -> bool:
@@ -61,6 +63,12 @@ def read_tsv(path: Path) -> List[Dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+def offered(reply) -> List[str]:
+    """The services a reply offers as buttons."""
+    codes = (service_for_intent(b.payload.lstrip("/").split("{")[0]) for b in reply.buttons)
+    return [c for c in codes if c]
+
+
 def decide(assistant: Assistant, text: str, parse: dict) -> tuple[str, List[str]]:
     """The reply kind and the services it names, for one NLU parse."""
     intent = (parse.get("intent") or {}).get("name")
@@ -70,11 +78,11 @@ def decide(assistant: Assistant, text: str, parse: dict) -> tuple[str, List[str]
         reply = assistant.clarify(candidates, text)
         if reply.kind == GUIDE:
             return GUIDE, [reply.service]
-        return CLARIFY, [service_for_intent(b.payload.lstrip("/").split("{")[0]) for b in reply.buttons
-                         if service_for_intent(b.payload.lstrip("/").split("{")[0])]
+        return CLARIFY, offered(reply)
     if intent == "out_of_scope":
+        reply = assistant.out_of_scope(text)
         topic = assistant.catalog.out_of_scope_topic(text)
-        return (REFERRAL if topic else OUT_OF_SCOPE), []
+        return (REFERRAL if topic else OUT_OF_SCOPE), offered(reply)
     code = service_for_intent(intent)
     if code:
         return GUIDE, [code]
