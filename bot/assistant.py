@@ -279,9 +279,14 @@ class Assistant:
         return Reply(t, h, buttons, kind="clarify")
 
     def out_of_scope(self, text: str, region_code: Optional[str] = None) -> Reply:
+        """Not ours: the agency that handles it; and when the message names one of our
+        services too ("残疾证怎么办，两项补贴能领吗"), that service as a button."""
         topic = self.catalog.out_of_scope_topic(text)
-        t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code))
-        return Reply(t, h, [Button("我能办什么", "/ask_capabilities")], kind="out_of_scope")
+        related = self.catalog.services_by_keyword(text, limit=2) if text else []
+        t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code),
+                     related=related)
+        buttons = [Button(i.name, intent_payload(intent_for(i.code))) for i in related]
+        return Reply(t, h, buttons + [Button("我能办什么", "/ask_capabilities")], kind="out_of_scope")
 
     def handoff(self, region_code: Optional[str] = None, staff_online: bool = False,
                 wait_minutes: int = 5) -> Reply:
