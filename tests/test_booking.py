@@ -78,14 +78,14 @@ def test_extra_demand_days_have_their_own_capacity(schedules):
 
 
 @pytest.mark.parametrize("mutate,field", [
-    (lambda d: d["offices"][0].update(office="no-such-office"), "offices[0].office"),
-    (lambda d: d["defaults"]["slots"][1].update(start="25:00"), "offices[0].slots[1].start"),
-    (lambda d: d["defaults"]["slots"][0].update(end="08:00"), "offices[0].slots[0].end"),
-    (lambda d: d["defaults"]["slots"][0].update(capacity=0), "offices[0].slots[0].capacity"),
-    (lambda d: d["defaults"]["special_days"][0].update(rule="May 20"), "offices[0].special_days[0].rule"),
-    (lambda d: d["offices"][1].update(weekdays=[0, 8]), "offices[1].weekdays"),
-    (lambda d: d["offices"][2].update(kinds=["funeral"]), "offices[2].kinds"),
-    (lambda d: d["offices"].append(dict(d["offices"][0])), "offices[5].office"),
+    (lambda d: d["offices"][0].update(office="no-such-office"), "offices.0.office"),
+    (lambda d: d["defaults"]["slots"][1].update(start="25:00"), "offices.0.slots.1.start"),
+    (lambda d: d["defaults"]["slots"][0].update(end="08:00"), "offices.0.slots.0.end"),
+    (lambda d: d["defaults"]["slots"][0].update(capacity=0), "offices.0.slots.0.capacity"),
+    (lambda d: d["defaults"]["special_days"][0].update(rule="May 20"), "offices.0.special_days.0.rule"),
+    (lambda d: d["offices"][1].update(weekdays=[0, 8]), "offices.1.weekdays"),
+    (lambda d: d["offices"][2].update(kinds=["funeral"]), "offices.2.kinds"),
+    (lambda d: d["offices"].append(dict(d["offices"][0])), "offices.5.office"),
 ])
 def test_broken_schedules_name_file_and_field(tmp_path, content, mutate, field):
     data = yaml.safe_load(booking.BOOKING_FILE.read_text(encoding="utf-8"))

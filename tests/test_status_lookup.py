@@ -151,11 +151,11 @@ def test_reloading_samples_replaces_them(db):
 
 
 @pytest.mark.parametrize("mutate,field", [
-    (lambda d: d["applications"][0].update(phone="123"), "applications[0].phone"),
-    (lambda d: d["applications"][1].update(number="x"), "applications[1].number"),
-    (lambda d: d["applications"][2].update(history=[]), "applications[2].history"),
-    (lambda d: d["applications"][0]["history"][0].update(at="yesterday"), "applications[0].history[0].at"),
-    (lambda d: d["applications"][0].update(service="no.such"), "applications[0].service"),
+    (lambda d: d["applications"][0].update(phone="123"), "applications.0.phone"),
+    (lambda d: d["applications"][1].update(number="x"), "applications.1.number"),
+    (lambda d: d["applications"][2].update(history=[]), "applications.2.history"),
+    (lambda d: d["applications"][0]["history"][0].update(at="yesterday"), "applications.0.history.0.at"),
+    (lambda d: d["applications"][0].update(service="no.such"), "applications.0.service"),
 ])
 def test_broken_samples_name_file_and_field(tmp_path, db, content, mutate, field):
     data = yaml.safe_load(status_lookup.SAMPLE_FILE.read_text(encoding="utf-8"))
