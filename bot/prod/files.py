@@ -1,0 +1,112 @@
+"""Files production mode generates: Rasa's endpoints and nginx's configuration (for one
+machine, for docker-compose.yml and for the Kubernetes ConfigMap)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .settings import SENDER_HEADER, Postgres, Redis
+
+def endpoints_yaml(action_url: str, tracker: Postgres, redis: Redis, prefix: str) -> str:
+    """Rasa's endpoints: secrets as ${VAR} (Rasa expands them from its environment)."""
+    text = (f'action_endpoint:\n  url: "{action_url}"\n  headers:\n'
+            "    X-Minzheng-Action-Secret: ${MINZHENG_ACTION_SECRET}\n"
+            f'tracker_store:\n  type: SQL\n  dialect: postgresql\n  url: "{tracker.host}"\n  port: {tracker.port}\n'
+            f'  username: "{tracker.username}"\n  db: "{tracker.database}"\n')
+    if tracker.password:
+        text += "  password: ${MINZHENG_TRACKER_DB_PASSWORD}\n"
+    text += f'lock_store:\n  type: redis\n  url: "{redis.host}"\n  port: {redis.port}\n  db: {redis.db}\n'
+    if redis.password:
+        text += "  password: ${MINZHENG_REDIS_PASSWORD}\n"
+    return text + f"  key_prefix: {prefix}\n"
+
+
+# A refused connection costs nothing (nginx passes the request on at once), so a dead server
+# is found on the first try anyway; one slow accept under load must not take a live one out
+# (with every Rasa replica marked failed, nginx answers "no live upstreams").
+def _servers(addresses: Sequence[str], extra: str = "max_fails=3 fail_timeout=5s") -> str:
+    return "".join(f"        server {a} {extra};\n" for a in addresses)
+
+
+# Rasa replicas are never marked failed: a busy replica stops accepting for a while (its event
+# loop is busy with NLU and its listen backlog fills), and with both marked failed nginx would
+# answer "no live upstreams" to every conversation. A dead one refuses at once, and nginx
+# then hashes the request to the next replica (proxy_next_upstream).
+RASA_SERVER = "max_fails=0"
+# Connections kept open to Rasa (keep-alive 120 s) and the web processes (aiohttp, 75 s): a
+# busy Rasa accepts new connections slowly, and each turn is two requests (turn + tracker).
+# Not to the action servers (Sanic's default keep-alive of 5 s would race with reuse).
+KEEPALIVE = "        keepalive 64;\n        keepalive_timeout 60s;\n"
+# A web request may wait for a turn, the tracker check and the turn sent again (bot.gateway:
+# 60 s + 2 s + 2 x 5 s + 2 s + 60 s): nginx must not answer 504 before the gateway answers.
+WEB_READ_TIMEOUT = 150
+# Rasa's listen backlog (Sanic's 100 by default) overflows under load: connect() then times out
+RASA_BACKLOG = "1024"
+
+
+def nginx_conf(listen: str, web: Sequence[str], rasa: Sequence[str], actions: Sequence[str],
+               rasa_listen: str, action_listen: str, run_dir: Optional[Path] = None) -> str:
+    """nginx.conf for the topology. ``run_dir``: pid, logs and temp files there (an
+    unprivileged nginx on one machine); None: the container layout (/tmp/nginx, the
+    error log on stderr)."""
+    # unprivileged either way: pid and temp files where the user may write
+    base = run_dir if run_dir is not None else Path("/tmp/nginx")
+    head = f"pid {base}/nginx.pid;\n" + (f"error_log {run_dir}/error.log warn;\n" if run_dir is not None
+                                         else "error_log /dev/stderr warn;\n")
+    temp = "".join(f"    {kind}_temp_path {base}/tmp/{kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    proxy = ("        proxy_http_version 1.1;\n"
+             "        proxy_set_header Connection \"\";\n"
+             "        proxy_set_header Host $host;\n"
+             "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+             "        proxy_connect_timeout 5s;\n"
+             "        proxy_buffering off;\n")
+    # Pass a request on to the next server only when the first one failed before taking it:
+    # without `non_idempotent`, nginx never re-sends a POST that reached an upstream, so a
+    # turn is never run twice by nginx (the gateway decides, with the tracker: bot.gateway).
+    next_upstream = ("        proxy_next_upstream error timeout http_502 http_503;\n"
+                     "        proxy_next_upstream_tries 2;\n"
+                     "        proxy_next_upstream_timeout 5s;\n")
+    indent = "    "
+
+    def location(upstream: str, body_size: str, read_timeout: int) -> str:
+        # the action server gets the whole tracker: its requests may be large (kept in memory)
+        size = f"        client_max_body_size {body_size};\n        client_body_buffer_size {body_size};\n"
+        wait = f"        proxy_read_timeout {read_timeout}s;\n"
+        body = f"        proxy_pass http://{upstream};\n" + size + proxy + wait + next_upstream
+        return "        location / {\n" + "".join(indent + line + "\n" for line in body.splitlines()) + "        }\n"
+
+    return (
+        "# Generated by bot.production (python -m bot serve --production); do not edit.\n"
+        "worker_processes 1;\n" + head +
+        "events {\n    worker_connections 2048;\n}\n"
+        "http {\n"
+        "    access_log off;\n"
+        "    server_tokens off;\n" + temp +
+        "    upstream minzheng_web {\n" + _servers(web) + KEEPALIVE + "    }\n"
+        "    # one conversation, one replica: Rasa's lock store is not safe across replicas (rasa#9213)\n"
+        "    upstream minzheng_rasa {\n"
+        f"        hash $http_{SENDER_HEADER.lower().replace('-', '_')} consistent;\n"
+        + _servers(rasa, RASA_SERVER) + KEEPALIVE + "    }\n"
+        "    upstream minzheng_actions {\n" + _servers(actions) + "    }\n"
+        f"    server {{\n        listen {listen};\n"
+        "        location = /nginx-health {\n            return 200 \"ok\\n\";\n        }\n"
+        + location("minzheng_web", "64k", WEB_READ_TIMEOUT) + "    }\n"
+        f"    server {{\n        listen {rasa_listen};\n" + location("minzheng_rasa", "1m", 65) + "    }\n"
+        f"    server {{\n        listen {action_listen};\n" + location("minzheng_actions", "16m", 60) + "    }\n"
+        "}\n")
+
+
+def cluster_nginx_conf(rasa_replicas: int = 2) -> str:
+    """The nginx.conf of the Kubernetes manifests (deploy/k8s/nginx.yaml, a ConfigMap): Rasa
+    is a StatefulSet with one Service per pod (rasa-0, rasa-1...: stable addresses, which
+    nginx resolves once), web and actions one Service each."""
+    return nginx_conf("8080", ["web:8080"], [f"rasa-{i}:5005" for i in range(rasa_replicas)],
+                      ["actions:5055"], "5005", "5055")
+
+
+def compose_nginx_conf(rasa_replicas: int = 2) -> str:
+    """The nginx.conf of docker-compose.yml (deploy/compose/nginx.conf): one service per Rasa
+    replica (rasa-1, rasa-2...), Docker's DNS round robin for web and actions."""
+    return nginx_conf("8080", ["web:8080"], [f"rasa-{i + 1}:5005" for i in range(rasa_replicas)],
+                      ["actions:5055"], "5005", "5055")
