@@ -197,11 +197,11 @@ class ServiceRouter(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {
-            "char_ngrams": [1, 4],
+            "char_ngrams": [1, 2],
             "words": True,
-            "C": 0.5,
+            "C": 4.0,
             "scope_C": 10.0,
-            "temperature": 6.0,
+            "temperature": 4.5,
             "whole_weight": 0.5,
             "multi_min": 0.5,
             "multi_confidence": 0.4,
