@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BACKEND_ERRORS = (SQLAlchemyError, CatalogUnavailable, OSError)
+RECHECK_AFTER = 1.0  # seconds between reads of the catalogue's content digest
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +32,8 @@ def settings() -> Settings:
 @lru_cache(maxsize=1)
 def assistant() -> Assistant:
     s = settings()
-    return Assistant(Catalog(s.db_url, default_hotline=s.hotline))
+    # the digest read at most once a second: a reloaded catalogue is answered from within a second
+    return Assistant(Catalog(s.db_url, default_hotline=s.hotline, recheck_after=RECHECK_AFTER))
 
 
 def reset() -> None:

@@ -16,6 +16,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 BUSY_TIMEOUT = 2.0  # seconds a SQLite statement waits for another writer's lock
 
@@ -34,6 +35,10 @@ def get_engine(url: str, create: bool = False) -> Engine:
             else:
                 kwargs["creator"] = lambda: sqlite3.connect(
                     f"file:{path}?mode=rw", uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT)
+            # SQLAlchemy 1.4 gives a file NullPool: a new connection and the PRAGMAs below for
+            # every session (a quarter of a guide's time in the action server). Keep a few open,
+            # as SQLAlchemy 2.0 does for files.
+            kwargs["poolclass"] = QueuePool
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT}
     else:
         kwargs["connect_args"] = {"connect_timeout": 5}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -139,9 +140,13 @@ class CatalogUnavailable(RuntimeError):
 
 
 class Catalog:
-    def __init__(self, db_url: str, default_hotline: str = "12345"):
+    def __init__(self, db_url: str, default_hotline: str = "12345", recheck_after: float = 0.0):
+        """``recheck_after``: seconds during which the content digest read last is trusted
+        (0: read before every lookup, so a reload is seen at once; the action server uses 1 s)."""
         self.db_url = db_url
         self.default_hotline = default_hotline
+        self.recheck_after = recheck_after
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self._index: Optional[RegionIndex] = None
         self._digest: Optional[str] = None
@@ -152,6 +157,9 @@ class Catalog:
 
     # -- cached reference data -------------------------------------------------
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < self.recheck_after:
+            return
         with session_scope(self.db_url) as s:
             digest = s.execute(
                 select(models.CatalogMeta.value).where(models.CatalogMeta.key == "content_digest")
@@ -159,6 +167,7 @@ class Catalog:
             if digest is None:
                 raise CatalogUnavailable("the catalogue is empty: run `python -m bot catalog load`")
             if digest == self._digest and self._index is not None:
+                self._checked_at = now
                 return
             regions = s.execute(select(models.Region)).scalars().all()
             refs = [
@@ -176,6 +185,7 @@ class Catalog:
             self._index = RegionIndex(refs, aliases, ambiguous)
             self._services = infos
             self._digest = digest
+            self._checked_at = now
 
     def region_index(self) -> RegionIndex:
         self._refresh()
