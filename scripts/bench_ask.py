@@ -256,6 +256,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
     env = parse_env(args.env)
     rasa_module = "bot.rasa_server" if args.unpatched else PATCHED_RASA_MODULE
+    if args.unpatched:  # bot.rasa_server installs the patches itself unless told not to
+        os.environ["MINZHENG_RASA_PATCHES"] = "off"
     stack = None
     if args.url:
         url, token = args.url, args.token or ""
