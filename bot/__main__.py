@@ -115,8 +115,12 @@ def _cmd_nlu_dict(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import os
+
     from .stack import serve
 
+    if args.production:
+        os.environ["MINZHENG_PRODUCTION"] = "1"
     _servers_use_db_url(args)
     return serve(args.rasa_port, args.action_port, args.web_port, args.host, telegram=args.telegram or None,
                  model=Path(args.model) if args.model else None)
@@ -251,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--action-port", type=int, default=5055)
     srv.add_argument("--web-port", type=int, default=settings.web_port)
     srv.add_argument("--telegram", action="store_true", help="require the Telegram front end (TELEGRAM_TOKEN)")
+    srv.add_argument("--production", action="store_true",
+                     help="production mode: PostgreSQL, Redis, nginx, N replicas (docs/deployment.md)")
     srv.add_argument("--model", default=None, help="model file (default: the newest in models/)")
     srv.set_defaults(func=_cmd_serve)
 
