@@ -16,7 +16,7 @@ from .rasa_cli import rasa
 
 pytestmark = pytest.mark.slow
 
-MIN_WEIGHTED_F1 = 0.90
+MIN_WEIGHTED_F1 = 0.95
 MIN_SERVICE_INTENT_F1 = 0.60
 
 
