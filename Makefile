@@ -57,8 +57,9 @@ $(CATALOG_DB): $(CONTENT) | $(VENV)/.installed
 
 catalog: $(CATALOG_DB)
 
-# Trains only when training data, config or the normaliser changed (a new venv alone does not retrain).
+# Trains only when training data, config or the NLU code changed (a new venv alone does not retrain).
 $(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
+	@echo ">>> Training the model (about a minute on 2 cores; Rasa logs each step below)"
 	$(RASA) train --config config.yml --domain domain.yml --data data --out models \
 		--fixed-model-name minzheng
 	@touch $@
