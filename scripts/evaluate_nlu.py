@@ -101,10 +101,17 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=3, help="0 skips cross-validation")
     ap.add_argument("--configs", nargs="+", default=["config.yml", *sorted(str(p.relative_to(ROOT))
                                                                           for p in (ROOT / "config").glob("*.yml"))])
+    ap.add_argument("--table-only", action="store_true",
+                    help="no runs: the table from the reports/eval-<config>.json of earlier runs")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     rows = []
     for cfg in args.configs:
+        if args.table_only:
+            path = OUT / f"eval-{Path(cfg).stem}.json"
+            if path.exists():
+                rows.append(json.loads(path.read_text(encoding="utf-8")))
+            continue
         print(f"{cfg}: training, held-out set, real messages, cross-validation ...", file=sys.stderr, flush=True)
         rows.append(evaluate(cfg, args.folds))
         print(f"{cfg}: done in {rows[-1]['train_seconds']} s training", file=sys.stderr, flush=True)
