@@ -96,6 +96,9 @@ async def _parse_all(model: Path, texts: Iterable[str]) -> List[dict]:
     from rasa.utils.common import configure_logging_and_warnings
 
     configure_logging_and_warnings(logging.WARNING)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no debug line per parsed message on stdout
     agent = Agent.load(str(model))
     return [await agent.parse_message(t) for t in texts]
 
