@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import requests
-
 from .config import PROJECT_ROOT, VAR_DIR
 from .prod.container import CONTAINER_PORTS, container_command, run_one  # noqa: F401 - re-exported
 from .prod.files import (  # noqa: F401 - re-exported
@@ -163,23 +161,10 @@ class Production:
         return self
 
     def wait_ready(self, names: Sequence[str], timeout: float) -> None:
+        from .stack import wait_healthy
+
         pending = [(n, self.health(n)) for n in names if self.health(n)]
-        deadline = time.monotonic() + timeout
-        while pending:
-            for name, proc in self.running.items():
-                if proc.poll() is not None:
-                    raise ProductionError(f"{name} exited early (code {proc.returncode}); "
-                                          f"see {self.run_dir}/log/{name}.log")
-            name, url = pending[0]
-            try:
-                if requests.get(url, timeout=2).ok:
-                    pending.pop(0)
-                    continue
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} ({url}) not ready after {timeout:.0f}s; see {self.run_dir}/log")
-            time.sleep(0.5)
+        wait_healthy(pending, self.running, timeout, f"{self.run_dir}/log/{{name}}.log", ProductionError)
 
     def kill(self, name: str) -> None:
         """SIGKILL one process (the scale test's dying replica)."""

@@ -33,7 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import requests
 
@@ -83,6 +83,30 @@ def action_secret() -> str:
 
 def _env_host(name: str) -> str:
     return os.environ.get(name, "").strip() or LOOPBACK
+
+
+def wait_healthy(pending: List[Tuple[str, str]], running: Dict[str, subprocess.Popen], timeout: float,
+                 log_hint: str, error: type = RuntimeError) -> None:
+    """Poll each ``(name, health URL)`` in turn until it answers 2xx; fail at once when a
+    process in ``running`` exits, and after ``timeout`` seconds. ``log_hint`` may hold
+    ``{name}`` (the log file of the process named in the error)."""
+    pending = list(pending)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for name, proc in running.items():
+            if proc.poll() is not None:
+                raise error(f"the {name} server exited early (code {proc.returncode}); "
+                            f"see {log_hint.format(name=name)}")
+        name, url = pending[0]
+        try:
+            if requests.get(url, timeout=2).ok:
+                pending.pop(0)
+                continue
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} ({url}) not ready after {timeout:.0f}s; see {log_hint.format(name=name)}")
+        time.sleep(0.5)
 
 
 class StackError(RuntimeError):
@@ -216,23 +240,8 @@ class Stack:
 
     def wait_ready(self, timeout: float, names: Optional[List[str]] = None) -> None:
         names = [n for n in (names or ["actions", "rasa", "web"]) if n in self.running]
-        pending = [url for url in (self.health_url(n) for n in names) if url]
-        deadline = time.monotonic() + timeout
-        while pending:
-            for name, proc in self.running.items():
-                if proc.poll() is not None:
-                    raise StackError(f"the {name} server exited early (code {proc.returncode}); "
-                                     f"see {self.log_dir}/{name}.log")
-            url = pending[0]
-            try:
-                if requests.get(url, timeout=2).ok:
-                    pending.pop(0)
-                    continue
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} not ready after {timeout:.0f}s; see {self.log_dir}")
-            time.sleep(0.5)
+        pending = [(n, self.health_url(n)) for n in names if self.health_url(n)]
+        wait_healthy(pending, self.running, timeout, str(self.log_dir / "{name}.log"), StackError)
 
     # -- one process at a time (fault tests: stop Rasa, start it again) -----------------------
 
