@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -188,7 +187,7 @@ def serve(model: Optional[Path] = None, telegram: Optional[bool] = None, migrate
     """Run production mode in the foreground until Ctrl-C or SIGTERM."""
     import signal
 
-    from .stack import _on_terminate, latest_model
+    from .stack import _on_terminate, latest_model, stop_shielded, until_one_exits
 
     try:
         config = ProductionConfig.from_env()
@@ -214,20 +213,12 @@ def serve(model: Optional[Path] = None, telegram: Optional[bool] = None, migrate
         print(f"\n  Web chat:  {prod.url}  (nginx, round robin over the web processes)\n"
               f"  Rasa:      {prod.rasa_url}  (nginx, by {SENDER_HEADER})\n"
               f"  Logs:      {prod.run_dir}/log\n\nPress Ctrl-C to stop.", flush=True)
-        while all(p.poll() is None for p in prod.running.values()):
-            time.sleep(1)
-        print("A process stopped unexpectedly; see the logs.", file=sys.stderr)
-        return 1
+        return until_one_exits(lambda: list(prod.running.values()))
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
         return 0
     finally:
-        previous.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)
-        prod.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        stop_shielded(prod.stop, previous)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -33,7 +33,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import requests
 
@@ -297,6 +297,27 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (systemd, Docker, Kubernetes) or SIGHUP: stop like Ctrl-C."""
 
 
+def until_one_exits(procs: Callable[[], Iterable[subprocess.Popen]]) -> int:
+    """Wait while every child runs; 1 when one stops by itself."""
+    while all(p.poll() is None for p in procs()):
+        time.sleep(1)
+    print("A server stopped unexpectedly; see the logs.", file=sys.stderr)
+    return 1
+
+
+def stop_shielded(stop: Callable[[], None], previous: Dict[int, Any]) -> None:
+    """``stop()`` with SIGINT, SIGTERM and SIGHUP ignored (a second Ctrl-C or SIGTERM must not
+    leave children behind half-way through stopping), then the ``previous`` handlers back."""
+    previous.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
+    for sig in previous:
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _on_terminate(signum, frame) -> None:
     # a second signal must not interrupt the shutdown of the children
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -343,18 +364,9 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
               f"(accounts: .venv/bin/python -m bot staff add NAME)"
               f"\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook (API token: RASA_TOKEN or var/rasa-token)"
               f"\n{telegram_line}  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.", flush=True)
-        while all(p.poll() is None for p in stack.procs):
-            time.sleep(1)
-        print("A server stopped unexpectedly; see the logs.", file=sys.stderr)
-        return 1
+        return until_one_exits(lambda: stack.procs)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM / SIGHUP (Terminated)
         print("\nStopping...", flush=True)
         return 0
     finally:
-        # a second Ctrl-C or SIGTERM must not leave children behind half-way through stopping
-        previous.setdefault(signal.SIGINT, signal.getsignal(signal.SIGINT))
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)
-        stack.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        stop_shielded(stack.stop, previous)
