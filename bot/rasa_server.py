@@ -19,11 +19,13 @@ import sys
 
 
 def argv_with_token(argv: list, token: str) -> list:
-    """``rasa run ...`` with ``--auth-token`` inserted right after ``run`` (the end of
-    the list is where Rasa looks for a positional model path)."""
+    """``rasa run ...`` with ``--auth-token=<token>`` inserted right after ``run`` (the end
+    of the list is where Rasa looks for a positional model path). One argument with
+    ``=``: a generated token may begin with ``-`` (``secrets.token_urlsafe``), which
+    argparse would otherwise read as the next option and refuse (exit code 2)."""
     if any(a == "--auth-token" or a.startswith("--auth-token=") for a in argv):
         raise SystemExit("pass the Rasa token in RASA_TOKEN, not on the command line")
-    return ["rasa", "run", "--auth-token", token, *argv]
+    return ["rasa", "run", f"--auth-token={token}", *argv]
 
 
 def main() -> None:

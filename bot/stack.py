@@ -85,6 +85,19 @@ def _env_host(name: str) -> str:
     return os.environ.get(name, "").strip() or LOOPBACK
 
 
+def _log_tail(path: str, lines: int = 15) -> str:
+    """The end of a log, for an error message that has to stand alone (a CI log shows
+    the message, not the file)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 8192))
+            tail = f.read().decode("utf-8", "replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n  last lines of the log:\n" + "\n".join("    " + line[:300] for line in tail) if tail else ""
+
+
 def wait_healthy(pending: List[Tuple[str, str]], running: Dict[str, subprocess.Popen], timeout: float,
                  log_hint: str, error: type = RuntimeError) -> None:
     """Poll each ``(name, health URL)`` in turn until it answers 2xx; fail at once when a
@@ -95,8 +108,9 @@ def wait_healthy(pending: List[Tuple[str, str]], running: Dict[str, subprocess.P
     while pending:
         for name, proc in running.items():
             if proc.poll() is not None:
-                raise error(f"the {name} server exited early (code {proc.returncode}); "
-                            f"see {log_hint.format(name=name)}")
+                log = log_hint.format(name=name)
+                raise error(f"the {name} server exited early (code {proc.returncode}); see {log}"
+                            + _log_tail(log))
         name, url = pending[0]
         try:
             if requests.get(url, timeout=2).ok:

@@ -64,9 +64,11 @@ class Conversation:
 
 
 def free_base() -> int:
-    """A base port with 80 free ports above it (the production layout's internal ports)."""
+    """A base port with 80 free ports above it (the production layout's internal ports),
+    below Linux's ephemeral range (32768 up), so that no outgoing connection of the
+    starting processes can take one of them between this check and their bind."""
     for _ in range(50):
-        base = random.randrange(20000, 60000)
+        base = random.randrange(20000, 32768 - 80)
         ok = True
         for port in range(base, base + 80):
             with socket.socket() as s:

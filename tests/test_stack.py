@@ -255,6 +255,35 @@ def test_settings_stack_and_ask_share_the_token(monkeypatch):
 
 def test_the_rasa_launcher_adds_the_token_inside_the_process():
     argv = argv_with_token(["--model", "m.tar.gz", "--enable-api"], STRONG)
-    assert argv == ["rasa", "run", "--auth-token", STRONG, "--model", "m.tar.gz", "--enable-api"]
+    assert argv == ["rasa", "run", f"--auth-token={STRONG}", "--model", "m.tar.gz", "--enable-api"]
     with pytest.raises(SystemExit, match="RASA_TOKEN"):
         argv_with_token(["--auth-token", "x"], STRONG)
+
+
+def test_a_token_that_begins_with_a_dash_reaches_rasa():
+    """secrets.token_urlsafe gives a leading '-' once in 64 tokens; Rasa's argparse must
+    still read it as the token (this failed a CI run: rasa exited with code 2)."""
+    from rasa.__main__ import create_argument_parser
+
+    token = "-" + STRONG[1:]
+    args = create_argument_parser().parse_args(argv_with_token(["--model", "m.tar.gz"], token)[1:])
+    assert args.auth_token == token and args.model == "m.tar.gz"
+
+
+def test_a_server_that_exits_early_is_reported_with_the_end_of_its_log(tmp_path):
+    import subprocess
+    import sys
+
+    from bot.stack import wait_healthy
+
+    log = tmp_path / "rasa-1.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; print('first line'); "
+                                 "print('rasa run: error: argument --auth-token: expected one argument'); sys.exit(2)"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    proc.wait()
+    with pytest.raises(RuntimeError) as err:
+        wait_healthy([("rasa-1", "http://127.0.0.1:9/")], {"rasa-1": proc}, 5, str(tmp_path / "{name}.log"))
+    message = str(err.value)
+    assert "rasa-1 server exited early (code 2)" in message
+    assert "expected one argument" in message and "first line" in message
