@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from bot.assistant import Assistant, Reply
+from bot.rasa_client import TURN_KEY
 from bot.guided.forms import FORMS, GUIDED_INTENTS, Guided, GuidedForm, Message, Outcome, funeral_progress
 
 from . import backend
@@ -45,10 +46,19 @@ def client_of(tracker: Tracker) -> str:
     return "s:" + str(tracker.sender_id or "")[:64]
 
 
+def turn_of(tracker: Tracker) -> str:
+    """The gateway's id of this turn (``bot.rasa_client.TURN_KEY`` in the message metadata,
+    production mode only): the same when a turn is sent again after a replica died."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    turn = metadata.get(TURN_KEY) if isinstance(metadata, dict) else None
+    return turn.strip()[:64] if isinstance(turn, str) else ""
+
+
 def form_state(tracker: Tracker, form: GuidedForm) -> Dict[str, Any]:
     state = dict(tracker.slots)
     state["_conversation"] = tracker.sender_id
     state["_client"] = client_of(tracker)
+    state["_turn"] = turn_of(tracker)
     # At activation Rasa runs the validation with the form not yet active; a
     # requested_slot carried over from an older session must not count.
     state["_starting"] = (tracker.active_loop or {}).get("name") != form.name

@@ -14,6 +14,7 @@ failures (``bot.booking_guard``).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -218,6 +219,14 @@ def normalise_phone(raw: str) -> Optional[str]:
     return digits if _PHONE.match(digits) else None
 
 
+def request_key(conversation: str, turn: str) -> Optional[str]:
+    """The idempotency key of a booking made in turn ``turn`` of ``conversation`` (a hash:
+    the sender id stays out of the bookings table); None without a turn id."""
+    if not turn:
+        return None
+    return hashlib.sha256(f"{conversation}\0{turn}".encode()).hexdigest()
+
+
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
@@ -321,7 +330,21 @@ class BookingService:
                            mask_name(booking.name), mask_phone(booking.phone), booking.status,
                            self.schedules[slot.office_code].sample if slot.office_code in self.schedules else True)
 
-    def book(self, office: str, kind: str, day: date, start: str, name: str, phone: str) -> BookingResult:
+    def _by_key(self, request_key: Optional[str]) -> Optional[BookingView]:
+        if not request_key:
+            return None
+        with session_scope(self.db_url) as s:
+            booking = s.execute(select(models.Booking).where(models.Booking.request_key == request_key)).scalar()
+            return self._view(booking, s.get(models.BookingSlot, booking.slot_id)) if booking else None
+
+    def book(self, office: str, kind: str, day: date, start: str, name: str, phone: str,
+             request_key: Optional[str] = None) -> BookingResult:
+        """Book a slot. ``request_key`` (see ``request_key``) makes it idempotent: the same
+        request made again (a turn the gateway sent a second time) gets the booking it
+        made the first time, not a second slot."""
+        earlier = self._by_key(request_key)
+        if earlier is not None:
+            return BookingResult(True, booking=earlier)
         phone_n = normalise_phone(phone)
         if phone_n is None:
             return BookingResult(False, "bad_phone")
@@ -341,12 +364,15 @@ class BookingService:
                         s.rollback()
                         return BookingResult(False, "full", alternatives=self.availability(office, kind, day, 3))
                     booking = models.Booking(code=code, slot_id=slot_id, name=name, phone=phone_n,
-                                             status="booked", created_at=self.now())
+                                             status="booked", created_at=self.now(), request_key=request_key or None)
                     s.add(booking)
                     s.flush()
                     view = self._view(booking, s.get(models.BookingSlot, slot_id))
                 return BookingResult(True, booking=view)
             except IntegrityError:
+                earlier = self._by_key(request_key)  # the same request, made at the same moment
+                if earlier is not None:
+                    return BookingResult(True, booking=earlier)
                 continue  # confirmation code collision (or a CHECK refusal): try again
             except OperationalError:
                 # SQLite: the database stayed locked beyond the timeout; PostgreSQL: a deadlock

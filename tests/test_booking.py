@@ -191,6 +191,32 @@ def test_the_database_refuses_overbooking_on_its_own(db_url):
             s.execute(update(models.BookingSlot).values(booked=models.BookingSlot.booked + 1))
 
 
+def test_the_same_request_made_again_gets_the_first_booking(db_url):
+    """A turn the gateway sends again (its Rasa replica died after the booking was
+    written) carries the same turn id: one booking, one place taken."""
+    svc = service(db_url, one_slot_schedule(3))
+    day = date(2026, 11, 25)
+    key = booking.request_key("web-abc", "turn-1")
+    first = svc.book(OFFICE, "marriage", day, "09:00", "张三", "13800131234", request_key=key)
+    again = svc.book(OFFICE, "marriage", day, "09:00", "张三", "13800131234", request_key=key)
+    assert first.ok and again.ok and again.booking == first.booking
+    assert svc.day(OFFICE, "marriage", day).slots[0].booked == 1
+    # another turn, or another conversation with the same turn id, is another request
+    other = svc.book(OFFICE, "marriage", day, "09:00", "张三", "13800131234",
+                     request_key=booking.request_key("web-abc", "turn-2"))
+    elsewhere = svc.book(OFFICE, "marriage", day, "09:00", "李四", "13900131234",
+                         request_key=booking.request_key("web-xyz", "turn-1"))
+    assert other.ok and elsewhere.ok
+    assert len({first.booking.code, other.booking.code, elsewhere.booking.code}) == 3
+    assert svc.day(OFFICE, "marriage", day).slots[0].booked == 3
+
+
+def test_request_keys_hide_the_conversation_and_need_a_turn():
+    key = booking.request_key("telegram-123456", "t1")
+    assert len(key) == 64 and "123456" not in key
+    assert booking.request_key("telegram-123456", "") is None
+
+
 # -- concurrency ----------------------------------------------------------------------------------
 
 
@@ -227,6 +253,36 @@ def test_concurrent_bookings_postgres(pg_url):
     results, booked, rows = _storm(pg_url)
     assert [r.ok for r in results].count(True) == 5 and booked == 5 and rows == 5
     assert {r.reason for r in results if not r.ok} == {"full"}
+
+
+def _same_request_storm(url: str, n: int = 12):
+    svc = service(url, one_slot_schedule(5))
+    day = date(2026, 11, 25)
+    svc.day(OFFICE, "marriage", day)
+    key = booking.request_key("web-abc", "turn-1")
+    barrier = threading.Barrier(n)
+
+    def attempt(_):
+        barrier.wait()
+        return svc.book(OFFICE, "marriage", day, "09:00", "张三", "13800131234", request_key=key)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(attempt, range(n)))
+    return results, svc.day(OFFICE, "marriage", day).slots[0].booked
+
+
+def test_the_same_request_at_the_same_moment_books_once_sqlite(db_url):
+    results, booked = _same_request_storm(db_url)
+    assert booked == 1
+    assert len({r.booking.code for r in results if r.ok}) == 1
+    assert {r.reason for r in results if not r.ok} <= {"busy"}
+
+
+@pytest.mark.postgres
+def test_the_same_request_at_the_same_moment_books_once_postgres(pg_url):
+    results, booked = _same_request_storm(pg_url)
+    assert booked == 1 and all(r.ok for r in results)
+    assert len({r.booking.code for r in results}) == 1
 
 
 @pytest.mark.postgres

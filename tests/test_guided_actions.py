@@ -230,3 +230,31 @@ async def test_a_booking_code_guessed_from_rotating_senders_gets_locked(rasa_dom
     assert svc.find(code, "9876", "c:office-check") is None and svc.access(code, "9876").outcome == "locked"
     svc.unlock(code)
     assert svc.find(code, "9876").status == "booked"
+
+
+async def test_a_booking_turn_run_twice_books_once(rasa_domain):
+    """Production mode: the gateway sends a turn again, with the same turn id, when its
+    Rasa replica died during it; the booking it made the first time is the answer."""
+    from bot.rasa_client import TURN_KEY
+
+    office = "zhejiang-hangzhou-xihu-marriage"
+    svc = G.guided().booking()
+    day = next(d for d in svc.availability(office, "marriage", days=14) if d.free >= 2)
+    start = next(s.start for s in day.slots if s.free >= 2)
+    slots = {"book_kind": "marriage", "book_office": office, "book_day": day.day.isoformat(), "book_time": start,
+             "book_name": "张三", "book_phone": "13800131234", "book_confirm": True,
+             "book_groom_birth": "1995-01-01", "book_bride_birth": "1996-01-01", "region": "zhejiang-hangzhou-xihu"}
+
+    def booked() -> int:
+        return next(s.booked for s in svc.day(office, "marriage", day.day).slots if s.start == start)
+
+    before = booked()
+    codes = []
+    for turn in ("t-1", "t-1", "t-2"):
+        t = tracker("确认", "affirm", slots, rasa_domain, sender="web-idem", active_loop=None,
+                    metadata={"channel": "web", TURN_KEY: turn})
+        msgs, _ = await run(action("action_submit_booking_form"), t, rasa_domain)
+        assert msgs[0]["custom"]["kind"] == "booking_done", msgs[0]["text"]
+        codes.append(msgs[0]["text"].split("确认码：")[1][:8])
+    assert codes[0] == codes[1] != codes[2]
+    assert booked() == before + 2

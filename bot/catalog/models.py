@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -173,6 +174,9 @@ class Booking(Base):
     phone = Column(String(20), nullable=False)
     status = Column(String(16), nullable=False, default="booked")  # booked | cancelled
     created_at = Column(DateTime, nullable=False)
+    # what made it (a hash of conversation and turn id): a turn run twice books once
+    request_key = Column(String(64), nullable=True)
+    __table_args__ = (Index("ux_bookings_request_key", "request_key", unique=True),)
 
 
 class Application(Base):

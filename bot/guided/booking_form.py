@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 
 from ..assistant import Button, Reply
-from ..booking import BookingService, DayView
+from ..booking import BookingService, DayView, request_key
 from ..marriage_precheck import Party, precheck
 from ..normalize import compact
 from ..workdays import divorce_timeline, format_day
@@ -372,7 +372,9 @@ class BookingForm(GuidedForm):
             return Outcome(text_reply("预约没有完成。需要时说“预约结婚登记”重新开始。", kind="booking_incomplete"))
         day = date.fromisoformat(state["book_day"])
         result = self.ctx.booking().book(state["book_office"], kind, day, state["book_time"], state["book_name"],
-                                         state["book_phone"])
+                                         state["book_phone"],
+                                         request_key=request_key(str(state.get("_conversation") or ""),
+                                                                 state.get("_turn") or ""))
         if not result.ok:
             if result.reason in ("full", "closed", "out_of_range"):
                 return Outcome(text_reply("抱歉，这个时段刚刚约满（或不再开放），请重新选择日期和时段。",
