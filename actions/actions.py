@@ -12,7 +12,9 @@ from bot import channels
 from bot.ages import parse_age
 from bot.funeral_checklist import parse_progress
 from bot.guided.parse import asks_progress, guided_route
-from bot.assistant import Assistant, Reply, full_guide_payload, section_request, service_for_intent
+from bot.assistant import (
+    Assistant, Reply, fallback_candidates, full_guide_payload, section_request, service_for_intent,
+)
 from bot.review import LOW_CONFIDENCE
 
 from . import backend
@@ -276,12 +278,7 @@ class ActionClarify(Action):
         route = guided_route(text)
         if route:  # "FHURWZX3", "我想改约到12月3日": the form that takes it, not a guess
             return [FollowupAction(route)]
-        ranking = message.get("intent_ranking") or []
-        candidates = [
-            service_for_intent(r.get("name"))
-            for r in ranking
-            if service_for_intent(r.get("name")) and (r.get("confidence") or 0) >= 0.1
-        ]
+        candidates = fallback_candidates(message.get("intent_ranking"))
         state: Dict[str, Any] = {}
 
         def answer(a: Assistant) -> Reply:

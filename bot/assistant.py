@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from . import render
 from .catalog.queries import Catalog, Guide
@@ -69,6 +69,22 @@ def service_for_intent(intent: Optional[str]) -> Optional[str]:
     if domain not in DOMAIN_TITLES:
         return None
     return f"{domain}.{rest}"
+
+
+# An intent this likely, in an NLU ranking the fallback classifier rejected, is offered
+# in the clarifying question (``fallback_candidates``).
+CANDIDATE_CONFIDENCE = 0.1
+
+
+def fallback_candidates(ranking: Optional[List[Dict[str, Any]]]) -> List[str]:
+    """The services of an intent ranking worth offering when the NLU was unsure, most
+    likely first (what the clarifying question offers; ``nlu_ext.evaluation`` measures the same)."""
+    out = []
+    for r in ranking or []:
+        code = service_for_intent(r.get("name"))
+        if code and (r.get("confidence") or 0) >= CANDIDATE_CONFIDENCE:
+            out.append(code)
+    return out
 
 
 def section_request(text: Optional[str]) -> Optional[str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from bot.assistant import Assistant, service_for_intent
+from bot.assistant import Assistant, fallback_candidates, service_for_intent
 
 GUIDE, CLARIFY, REFERRAL, OUT_OF_SCOPE, OTHER = "guide", "clarify", "referral", "out_of_scope", "other"
 
@@ -73,9 +73,7 @@ def decide(assistant: Assistant, text: str, parse: dict) -> tuple[str, List[str]
     """The reply kind and the services it names, for one NLU parse."""
     intent = (parse.get("intent") or {}).get("name")
     if intent == "nlu_fallback":
-        candidates = [service_for_intent(r.get("name")) for r in parse.get("intent_ranking") or []
-                      if service_for_intent(r.get("name")) and (r.get("confidence") or 0) >= 0.1]
-        reply = assistant.clarify(candidates, text)
+        reply = assistant.clarify(fallback_candidates(parse.get("intent_ranking")), text)
         if reply.kind == GUIDE:
             return GUIDE, [reply.service]
         return CLARIFY, offered(reply)
