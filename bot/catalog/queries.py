@@ -240,27 +240,28 @@ class Catalog:
         index = self.region_index()
         return CatalogueFacts(names={c: r.name for c, r in index.by_code.items()}, parents=dict(index.parents))
 
+    def _rules(self, name: str, rules_from_mapping):
+        """Rules file ``rules/<name>.yml`` as loaded with the catalogue, built once per load."""
+        key = f"rules.{name}"
+
+        def build():
+            data = self._meta(key)
+            if data is None:
+                raise CatalogUnavailable(f"no {name} rules: run `python -m bot catalog load`")
+            return rules_from_mapping(data, f"rules/{name}.yml", self._facts())
+        return self._cached(key, build)
+
     def eligibility_rules(self):
         """The eligibility rules (rules/eligibility.yml) loaded with the catalogue."""
         from ..eligibility import rules_from_mapping
 
-        def build():
-            data = self._meta("rules.eligibility")
-            if data is None:
-                raise CatalogUnavailable("no eligibility rules: run `python -m bot catalog load`")
-            return rules_from_mapping(data, "rules/eligibility.yml", self._facts())
-        return self._cached("rules.eligibility", build)
+        return self._rules("eligibility", rules_from_mapping)
 
     def funeral_rules(self):
         """The funeral checklist rules (rules/funeral.yml) loaded with the catalogue."""
         from ..funeral_checklist import rules_from_mapping
 
-        def build():
-            data = self._meta("rules.funeral")
-            if data is None:
-                raise CatalogUnavailable("no funeral rules: run `python -m bot catalog load`")
-            return rules_from_mapping(data, "rules/funeral.yml", self._facts())
-        return self._cached("rules.funeral", build)
+        return self._rules("funeral", rules_from_mapping)
 
     def featured_cities(self) -> List[RegionRef]:
         """The cities offered as buttons when the bot asks for the place (``featured`` in regions/*.yml)."""
