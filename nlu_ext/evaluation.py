@@ -79,7 +79,7 @@ def decide(assistant: Assistant, text: str, parse: dict) -> tuple[str, List[str]
         return CLARIFY, offered(reply)
     if intent == "out_of_scope":
         reply = assistant.out_of_scope(text)
-        topic = assistant.catalog.out_of_scope_topic(text)
+        topic = assistant.catalog.out_of_scope_topic(text, loose=True)
         return (REFERRAL if topic else OUT_OF_SCOPE), offered(reply)
     code = service_for_intent(intent)
     if code:

@@ -64,6 +64,9 @@ def test_each_keyword_belongs_to_one_topic(content):
     ("農民工工資被拖欠了找誰", "人力资源和社会保障", "12333"),
     ("小区暖气一点都不热找谁", "供热", "12345"),
     ("想成立一个社会组织去哪登记", "社会组织管理", "12345"),
+    # a keyword's words in the citizen's own order
+    ("我的残疾证丢了怎么补办", "残疾人联合会", "12385"),
+    ("我死后想捐献器官，去哪登记", "红十字会", None),
 ])
 def test_near_domain_questions_get_the_responsible_agency(assistant, text, agency, hotline):
     reply = assistant.out_of_scope(text)
@@ -75,3 +78,23 @@ def test_near_domain_questions_get_the_responsible_agency(assistant, text, agenc
 @pytest.mark.parametrize("text", ["我想申请低保", "高龄津贴怎么领", "海葬有补贴吗", "结婚登记要带什么"])
 def test_our_own_services_match_no_topic(catalog, text):
     assert catalog.out_of_scope_topic(text) is None
+
+
+@pytest.mark.parametrize("keyword,text,found", [
+    ("补办残疾证", "我的残疾证丢了怎么补办", True),
+    ("补办残疾证", "补办残疾证", True),
+    ("补办残疾证", "残疾证", False),                                 # one word only
+    ("补办残疾证", "补办了户口本之后我想问问残疾证的两项补贴", False),  # too far apart
+    ("办残疾人证", "残疾人证办了吗", False),                          # 办 alone would match anywhere
+    ("遗体捐献", "捐献遗体", True),
+])
+def test_keyword_words_in_another_order(keyword, text, found):
+    from bot.keywords import occurs
+
+    assert occurs(keyword, text) is found
+
+
+def test_the_clarifying_question_matches_topics_exactly(catalog):
+    """A message the NLU was unsure of may be ours: only the keyword as written names an agency."""
+    assert catalog.out_of_scope_topic("我的残疾证丢了怎么补办") is None
+    assert catalog.out_of_scope_topic("我的残疾证丢了怎么补办", loose=True).topic == "残疾人证"

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 
 from ..faq import FaqIndex, index_from_json
+from ..keywords import occurs
 from ..normalize import normalize
 from ..regions import RegionIndex, RegionRef
 from . import layers, models
@@ -461,15 +462,19 @@ class Catalog:
                               index.full_name(o.region_code), o.region_code)
 
     # -- keyword helpers ---------------------------------------------------------
-    def out_of_scope_topic(self, text: str) -> Optional[OutOfScopeInfo]:
+    def out_of_scope_topic(self, text: str, loose: bool = False) -> Optional[OutOfScopeInfo]:
+        """The other agency's topic a message names. ``loose``: also a keyword's words in
+        another order (``bot.keywords``), for a message the NLU found out of scope; the
+        clarifying question, asked of messages that may well be ours, matches exactly."""
         text = normalize(text)
+        match = occurs if loose else (lambda kw, t: kw in t)
         with session_scope(self.db_url) as s:
             topics = s.execute(select(models.OutOfScopeTopic).order_by(models.OutOfScopeTopic.id)).scalars().all()
             best = None
             best_len = 0
             for t in topics:
                 for kw in t.keywords:
-                    if kw and kw in text and len(kw) > best_len:
+                    if kw and len(kw) > best_len and match(normalize(kw), text):
                         best, best_len = t, len(kw)
             if best is None:
                 return None
