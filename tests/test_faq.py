@@ -121,3 +121,20 @@ def test_operator_answer_for_the_console(assistant):
     assert got["id"] == "marriage.divorce.withdraw" and got["text"].startswith("可以撤回")
     assert got["legal"].startswith("依据：") and "第1077条" in got["legal"]
     assert assistant.operator_answer("marriage.divorce", "离婚") is None
+
+
+@pytest.mark.parametrize("text,entry", [
+    # a complaint that the decision is late is about the time limit, not where to apply
+    ("为什么我申请的低保半年了都没批，打电话也没人接", "assistance.dibao.time"),
+    ("低保交上去三个月了还没消息", "assistance.dibao.time"),
+    ("低保在哪申请", "assistance.dibao.where"),
+    ("低保没批下来怎么办", "assistance.dibao.rejected"),
+])
+def test_real_content_picks_the_entry_that_answers(catalog, text, entry):
+    match = catalog.faq().select(text, "assistance.dibao")
+    assert match is not None and match.faq.id == entry
+
+
+def test_the_dibao_time_limit_is_the_national_one(catalog):
+    answer = catalog.faq().select("低保多久能批下来", "assistance.dibao").faq.answer
+    assert "30个工作日" in answer and "45个工作日" in answer
