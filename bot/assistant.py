@@ -120,6 +120,9 @@ GUIDE_NEXT = {
     "elder.care_subsidy": Button("测算能领哪些补贴", "/check_eligibility"),
 }
 
+# after the menu's services: the overview of everything the assistant answers
+CAPABILITIES = Button("我能办什么", "/ask_capabilities")
+
 FOLLOW_UPS = (
     Button("所需材料", "/ask_materials"),
     Button("办理流程", "/ask_steps"),
@@ -269,6 +272,24 @@ class Assistant:
         text, html = _both(render.message, "menu", domains=domains)
         return Reply(text, html, self.menu_buttons() + list(GUIDED_BUTTONS), kind="menu")
 
+    def welcome(self) -> Reply:
+        """The first message of a conversation: what the assistant answers (the catalogue's
+        domains) and the menu buttons (``menu`` in services/*.yml), then 我能办什么. The web
+        chat's page carries it (bot.web.server), so it is shown before any turn."""
+        services = self.catalog.services()
+        domains = [title for key, title in DOMAIN_TITLES.items() if any(s.domain == key for s in services)]
+        return self._welcome(domains, self.menu_buttons())
+
+    @staticmethod
+    def basic_welcome() -> Reply:
+        """The welcome without the catalogue (not loaded or not reachable): 我能办什么 only."""
+        return Assistant._welcome([], [])
+
+    @staticmethod
+    def _welcome(domains: List[str], buttons: List[Button]) -> Reply:
+        text, html = _both(render.message, "welcome", domains=domains)
+        return Reply(text, html, buttons + [CAPABILITIES], kind="welcome")
+
     def which_service(self, section: str) -> Reply:
         text, html = _both(render.message, "which_service", section_name=SECTIONS.get(section, "信息"))
         return Reply(text, html, self.menu_buttons(), kind="which_service")
@@ -302,7 +323,7 @@ class Assistant:
         t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code),
                      related=related)
         buttons = [Button(i.name, intent_payload(intent_for(i.code))) for i in related]
-        return Reply(t, h, buttons + [Button("我能办什么", "/ask_capabilities")], kind="out_of_scope")
+        return Reply(t, h, buttons + [CAPABILITIES], kind="out_of_scope")
 
     def handoff(self, region_code: Optional[str] = None, staff_online: bool = False,
                 wait_minutes: int = 5) -> Reply:

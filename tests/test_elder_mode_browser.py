@@ -8,6 +8,7 @@ reports/screenshots/ (git-ignored). A fake Rasa answers, as in test_webchat_brow
 from __future__ import annotations
 
 import json
+import re
 from typing import Dict, List
 
 import pytest
@@ -17,7 +18,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.web.server import create_app
 
 from .test_webchat_browser import (  # noqa: F401  (fixtures)
-    BOT, bot_count, chat_requests, servers, wait_for_answer, web_db,
+    BOT, bot_count, chat_requests, menu_titles, servers, wait_for_answer, web_db,
 )
 
 pytestmark = pytest.mark.browser
@@ -252,6 +253,28 @@ def test_elder_mode_is_one_tap_and_remembered(elder_web, browser):
     assert page.evaluate("localStorage.length") == 0
     page.reload()
     expect(page.locator("html.elder")).to_have_count(0)
+    assert page.problems == []
+    page.context.close()
+
+
+def test_elder_welcome_is_the_short_text_with_the_catalogue_menu(elder_web, web_db, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    url, _ = elder_web
+    page = new_page(browser)
+    open_chat(page, url)
+    welcome = page.locator(f'{BOT}[data-kind="welcome"]')
+    buttons = welcome.locator(".buttons button")
+    assert buttons.all_inner_texts() == menu_titles(web_db)  # from the server: the content's menu
+    full = welcome.locator(".bubble").inner_text()
+    to_elder(page)
+    expect(welcome.locator(".bubble")).to_have_text(re.compile(r"^您好！我是民政助手。请点下面的按钮"))
+    assert len(welcome.locator(".bubble").inner_text()) < len(full)
+    assert buttons.all_inner_texts() == menu_titles(web_db)  # the same service buttons
+    page.reload()  # remembered: the page opens in 长辈版 with the same welcome
+    expect(page.locator("html.elder")).to_have_count(1)
+    expect(welcome.locator(".bubble")).to_have_text(re.compile(r"^您好！我是民政助手。请点下面的按钮"))
+    assert buttons.all_inner_texts() == menu_titles(web_db)
     assert page.problems == []
     page.context.close()
 

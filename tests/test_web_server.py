@@ -1,18 +1,24 @@
 """The web chat proxy (bot/web/server.py) against a fake Rasa REST endpoint."""
 from __future__ import annotations
 
+import json
 import logging
+import re
 
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
+from bot.assistant import Assistant
+from bot.catalog.loader import load_content, write_catalog
 from bot.catalog.migrate import upgrade
+from bot.catalog.queries import Catalog
 from bot.client import parse_networks
 from bot.config import Settings
 from bot.stack import free_port
 from bot.web import conversation, guard
-from bot.web.server import create_app
+from bot.web.server import create_app, message_of
 
 CHOSEN = "abcdEFGH1234_-"  # what an old page (or an attacker) would send as its sender
 
@@ -363,3 +369,167 @@ def test_access_log_has_no_query_string_cookie_or_address(caplog, settings):
     assert '"GET /api/chat/updates" 200' in line
     for secret in ("secretSender123", "secretCookieValue", "entry=", "?", "127.0.0.1"):
         assert secret not in line
+
+
+# -- the welcome in the page ------------------------------------------------------------------
+
+WELCOME_BLOCK = re.compile(r'<script id="welcome-data" type="application/json">(.*?)</script>', re.S)
+
+
+def page_welcome(html: str) -> dict:
+    [block] = WELCOME_BLOCK.findall(html)
+    return json.loads(block)
+
+
+def menu_of(url: str) -> list:
+    return [b.as_dict() for b in Assistant(Catalog(url)).menu_buttons()]
+
+
+@pytest.fixture
+def catalogue_settings(settings, content):
+    write_catalog(settings.db_url, content)
+    return settings
+
+
+async def test_the_page_carries_the_catalogue_welcome(fake_rasa, catalogue_settings):
+    url, received, _ = fake_rasa
+    client = await client_for(url, catalogue_settings)
+    try:
+        resp = await client.get("/")
+        assert resp.status == 200 and resp.content_type == "text/html" and resp.charset == "utf-8"
+        assert resp.headers["Cache-Control"] == "no-cache" and "script-src 'self'" in resp.headers[
+            "Content-Security-Policy"]
+        welcome = page_welcome(await resp.text())
+        assert welcome["kind"] == "welcome" and welcome["service"] is None
+        # exactly the catalogue's menu, then 我能办什么
+        assert welcome["buttons"] == menu_of(catalogue_settings.db_url) + [
+            {"title": "我能办什么", "payload": "/ask_capabilities"}]
+        assert [b["payload"] for b in welcome["buttons"]][:2] == ["/marriage_register", "/marriage_divorce"]
+        assert "婚姻登记" in welcome["text"] and "社会救助" in welcome["text"]
+        assert welcome == message_of(Assistant(Catalog(catalogue_settings.db_url)).welcome())
+        assert not received  # the page needs no turn
+    finally:
+        await client.close()
+
+
+async def test_the_welcome_follows_a_menu_changed_in_content(fake_rasa, catalogue_settings, content_copy):
+    """A city edits `menu:` in its content and reloads the catalogue: the next page load
+    shows the new buttons, without a restart or a change to chat.js."""
+    client = await client_for(fake_rasa[0], catalogue_settings)
+    try:
+        before = page_welcome(await (await client.get("/")).text())
+        assert "/assistance_dibao" in [b["payload"] for b in before["buttons"]]
+
+        def edit(name, change):
+            path = content_copy / "services" / name
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            change({s["code"]: s for s in data["services"]})
+            path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+        def assistance(services):
+            del services["assistance.dibao"]["menu"]  # off the menu
+            services["assistance.tekun"]["menu"] = 7  # on it
+
+        edit("assistance.yml", assistance)
+        edit("marriage.yml", lambda services: services["marriage.register"].update(menu=8))  # moved last
+        write_catalog(catalogue_settings.db_url, load_content(content_copy))
+
+        after = page_welcome(await (await client.get("/")).text())
+        payloads = [b["payload"] for b in after["buttons"]]
+        assert payloads == ["/marriage_divorce", "/funeral_after_death", "/elder_age_allowance",
+                            "/elder_care_subsidy", "/assistance_tekun", "/marriage_register", "/ask_capabilities"]
+        assert after["buttons"][4]["title"] == "特困人员救助供养"
+        assert after["buttons"] == menu_of(catalogue_settings.db_url) + [
+            {"title": "我能办什么", "payload": "/ask_capabilities"}]
+    finally:
+        await client.close()
+
+
+async def test_without_the_catalogue_the_page_has_a_basic_welcome(fake_rasa, settings):
+    client = await client_for(fake_rasa[0], settings)  # migrated, nothing loaded
+    try:
+        resp = await client.get("/")
+        assert resp.status == 200
+        welcome = page_welcome(await resp.text())
+        assert welcome == message_of(Assistant.basic_welcome())
+        assert welcome["buttons"] == [{"title": "我能办什么", "payload": "/ask_capabilities"}]
+        assert welcome["kind"] == "welcome" and "民政助手" in welcome["text"]
+    finally:
+        await client.close()
+
+
+async def test_database_down_keeps_the_last_welcome(fake_rasa, catalogue_settings, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    client = await client_for(fake_rasa[0], catalogue_settings)
+    try:
+        good = page_welcome(await (await client.get("/")).text())
+        assert len(good["buttons"]) > 1
+        calls = []
+
+        def down():
+            calls.append(1)
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+        monkeypatch.setattr(client.app["assistant"], "welcome", down)
+        resp = await client.get("/")
+        assert resp.status == 200 and page_welcome(await resp.text()) == good  # the last one built
+        assert guard.db_trouble(client.app) and calls == [1]
+        resp = await client.get("/")  # in trouble: the catalogue is not asked again for a while
+        assert resp.status == 200 and page_welcome(await resp.text()) == good and calls == [1]
+    finally:
+        await client.close()
+
+
+async def test_database_down_from_the_start_gives_the_basic_welcome(fake_rasa, catalogue_settings, monkeypatch):
+    import asyncio as aio
+
+    from bot.web import server
+
+    client = await client_for(fake_rasa[0], catalogue_settings)
+    try:
+        def slow():
+            import time
+            time.sleep(1)
+            raise AssertionError("not reached in time")
+
+        monkeypatch.setattr(server, "WELCOME_TIMEOUT", 0.1)
+        monkeypatch.setattr(client.app["assistant"], "welcome", slow)
+        resp = await aio.wait_for(client.get("/"), timeout=5)
+        assert resp.status == 200 and page_welcome(await resp.text()) == message_of(Assistant.basic_welcome())
+    finally:
+        await client.close()
+
+
+async def test_the_welcome_cannot_break_out_of_its_block(fake_rasa, settings, monkeypatch):
+    from bot.assistant import Button, Reply
+
+    nasty = '</script><script>alert(1)</script><!-- & "quote" \u2028'
+    client = await client_for(fake_rasa[0], settings)
+    try:
+        monkeypatch.setattr(client.app["assistant"], "welcome",
+                            lambda: Reply(nasty, nasty, [Button(nasty, "/x")], kind="welcome"))
+        html = await (await client.get("/")).text()
+        assert "<script>alert" not in html and "<!-- &" not in html
+        assert html.count("</script>") == 2  # chat.js's tag and the data block's own
+        welcome = page_welcome(html)
+        assert welcome["text"] == nasty and welcome["buttons"] == [{"title": nasty, "payload": "/x"}]
+        # the only scripts: chat.js from 'self' and the data block, which never runs
+        assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/chat.js" defer>',
+                                                       '<script id="welcome-data" type="application/json">']
+    finally:
+        await client.close()
+
+
+async def test_the_page_is_revalidated_with_an_etag(fake_rasa, catalogue_settings):
+    client = await client_for(fake_rasa[0], catalogue_settings)
+    try:
+        first = await client.get("/")
+        etag = first.headers["ETag"]
+        again = await client.get("/", headers={"If-None-Match": etag})
+        assert again.status == 304 and again.headers["ETag"] == etag and not await again.read()
+        other = await client.get("/", headers={"If-None-Match": '"something-else"'})
+        assert other.status == 200 and page_welcome(await other.text())
+    finally:
+        await client.close()
+

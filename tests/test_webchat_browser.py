@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 import threading
+from contextlib import closing
+from pathlib import Path
 from typing import Callable, Dict, List
 
 import pytest
@@ -95,14 +98,44 @@ class Background:
             self.loop.close()
 
 
+_LOADED: Dict[str, Path] = {}  # the database file with the catalogue, built once per session
+
+
 @pytest.fixture
-def web_db(tmp_path) -> str:
-    """A migrated database of its own (rate limits, the desk, sent guides)."""
+def web_db(tmp_path, tmp_path_factory, content) -> str:
+    """A database of its own (rate limits, the desk, sent guides) with the catalogue loaded,
+    so the page's welcome has the content's menu: a copy of one built once per session
+    (other test modules import this fixture alone, hence no fixture of its own for that)."""
+    from bot.catalog.loader import write_catalog
     from bot.catalog.migrate import upgrade
 
-    url = f"sqlite:///{tmp_path / 'web.db'}"
+    if "file" not in _LOADED:
+        template = tmp_path_factory.mktemp("web-template") / "web.db"
+        upgrade(f"sqlite:///{template}")
+        write_catalog(f"sqlite:///{template}", content)
+        _LOADED["file"] = template
+    path = tmp_path / "web.db"
+    with closing(sqlite3.connect(_LOADED["file"])) as src, closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)  # with what is still in the write-ahead log
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> str:
+    """Migrated, no catalogue loaded."""
+    from bot.catalog.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
     upgrade(url)
     return url
+
+
+def menu_titles(db_url: str) -> List[str]:
+    """The welcome's buttons: the catalogue's menu, then 我能办什么."""
+    from bot.assistant import Assistant
+    from bot.catalog.queries import Catalog
+
+    return [b.title for b in Assistant(Catalog(db_url)).menu_buttons()] + ["我能办什么"]
 
 
 def _settings(db_url: str) -> Settings:
@@ -122,6 +155,12 @@ def servers():
 def down_web(servers, web_db) -> str:
     """The web chat in front of a Rasa URL where nothing listens."""
     return servers.serve(create_app(rasa_url=f"http://127.0.0.1:{free_port()}", settings=_settings(web_db))) + "/"
+
+
+@pytest.fixture
+def uncatalogued_web(servers, empty_db) -> str:
+    """The web chat on a database without a catalogue (and no Rasa)."""
+    return servers.serve(create_app(rasa_url=f"http://127.0.0.1:{free_port()}", settings=_settings(empty_db))) + "/"
 
 
 FAKE_REPLY = [
@@ -329,7 +368,8 @@ def test_empty_and_long_input(fake_web, browser_page):
     guide = page.locator(f'{BOT}[data-kind="guide"][data-service="marriage.register"]').last
     expect(guide.locator(".bubble b")).to_have_text("结婚登记")
     assert page.locator("#transcript script").count() == 0
-    assert page.locator("script").count() == 1  # the page's own chat.js
+    assert page.locator("script").count() == 2  # the page's own chat.js and its welcome data
+    assert page.locator('script[src="/static/chat.js"], script#welcome-data[type="application/json"]').count() == 2
     assert "alert(1)" not in guide.inner_text()
     assert guide.evaluate("el => getComputedStyle(el.querySelector('.bubble')).whiteSpace") == "pre-wrap"
 
@@ -438,7 +478,7 @@ def test_rate_limit_is_a_polite_message(fake_web, browser_page, monkeypatch):
     assert page.problems == []
 
 
-def test_page_layout_and_accessibility(down_web, browser_page):
+def test_page_layout_and_accessibility(down_web, web_db, browser_page):
     """Static checks of the page: language, labels, live region, CSP-safe, fits 360px."""
     from playwright.sync_api import expect
 
@@ -455,7 +495,8 @@ def test_page_layout_and_accessibility(down_web, browser_page):
 
     welcome = page.locator(f'{BOT}[data-kind="welcome"]')
     titles = welcome.get_by_role("button").all_inner_texts()
-    assert titles == ["结婚登记", "家人去世后办什么", "高龄津贴", "低保", "我能办什么"]
+    assert titles == menu_titles(web_db)  # the catalogue's menu, from the server
+    assert titles[:2] == ["结婚登记", "离婚登记"] and "最低生活保障" in titles
     assert bodies == []  # the welcome is rendered without a request
 
     # nothing wider than the 360px window; large type
@@ -471,10 +512,84 @@ def test_page_layout_and_accessibility(down_web, browser_page):
 
     # a welcome button works like any other
     before = bot_count(page)
-    welcome.get_by_role("button", name="低保").click()
+    welcome.get_by_role("button", name="最低生活保障").click()
     wait_for_answer(page, before)
     assert bodies[-1]["payload"] == "/assistance_dibao"
-    expect(page.locator(".msg.user .bubble")).to_have_text(["低保"])
+    expect(page.locator(".msg.user .bubble")).to_have_text(["最低生活保障"])
+    assert page.problems == []
+
+
+def test_without_the_catalogue_the_welcome_still_works(uncatalogued_web, browser_page):
+    """No catalogue (not loaded, database down): the server's basic welcome, 我能办什么 only."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    bodies = chat_requests(page)
+    open_chat(page, uncatalogued_web)
+    welcome = page.locator(f'{BOT}[data-kind="welcome"]')
+    expect(welcome.locator(".bubble")).to_contain_text("民政助手")
+    assert welcome.get_by_role("button").all_inner_texts() == ["我能办什么"]
+    before = bot_count(page)
+    welcome.get_by_role("button", name="我能办什么").click()
+    wait_for_answer(page, before)  # Rasa is down here: the apology, as for any message
+    assert bodies == [{"payload": "/ask_capabilities"}]
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("block", ["", "{not json", '{"text": 5, "buttons": "x"}', "null"])
+def test_a_missing_or_broken_welcome_block_gives_the_page_s_own(down_web, browser_page, block):
+    """The page without the server's welcome (served as a plain file, cut short, tampered
+    with): chat.js's minimal welcome, no error."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+
+    def broken(route):
+        html = route.fetch().text()
+        html = re.sub(r'(<script id="welcome-data" type="application/json">).*?(</script>)',
+                      lambda m: m.group(1) + block + m.group(2) if block else "", html, flags=re.S)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+
+    page.route(down_web, broken)
+    open_chat(page, down_web)
+    welcome = page.locator(f'{BOT}[data-kind="welcome"]')
+    expect(welcome.locator(".bubble")).to_contain_text("民政助手")
+    assert welcome.get_by_role("button").all_inner_texts() == ["我能办什么"]
+    assert_no_error_dump(page)
+    assert page.problems == []
+
+
+def test_a_saved_welcome_follows_the_page_s(down_web, web_db, browser_page):
+    """A reload with a conversation on screen shows the welcome the page now carries (the
+    menu changed in content meanwhile), not the one saved with the transcript."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    open_chat(page, down_web)
+    before = bot_count(page)
+    ask(page, "低保")()
+    wait_for_answer(page, before)
+    welcome = page.locator(f'{BOT}[data-kind="welcome"]')
+    assert welcome.get_by_role("button").all_inner_texts() == menu_titles(web_db)
+
+    new = {"text": "新的欢迎语", "html": "新的<b>欢迎语</b>", "kind": "welcome", "service": None,
+           "buttons": [{"title": "特困人员救助供养", "payload": "/assistance_tekun"},
+                       {"title": "我能办什么", "payload": "/ask_capabilities"}]}
+
+    def changed(route):
+        html = route.fetch().text()
+        html = re.sub(r'(<script id="welcome-data" type="application/json">).*?(</script>)',
+                      lambda m: m.group(1) + json.dumps(new, ensure_ascii=False) + m.group(2), html, flags=re.S)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+
+    page.route(down_web, changed)
+    page.reload()
+    expect(page.locator(".msg.user .bubble")).to_have_text(["低保"])  # the conversation stays
+    expect(welcome).to_have_count(1)
+    expect(welcome.locator(".bubble")).to_have_text("新的欢迎语")
+    expect(welcome.locator(".bubble b")).to_have_text("欢迎语")
+    assert welcome.get_by_role("button").all_inner_texts() == ["特困人员救助供养", "我能办什么"]
     assert page.problems == []
 
 

@@ -8,6 +8,13 @@ never shows an error dump.
 The conversation is a server-issued HttpOnly cookie (``bot.web.conversation``),
 never a sender id chosen by the page or written in a URL.
 
+The page's first message, the welcome, is the domain's (``Assistant.welcome``: the
+catalogue's domains and its ``menu`` services as buttons), embedded in the page as a
+``<script type="application/json">`` block, which the CSP allows since it never runs:
+no request before the citizen sees it. When the catalogue cannot be read the page
+carries the last welcome this process built, else ``Assistant.basic_welcome``.
+
+    GET  /                                   the chat page, with the welcome
     POST /api/chat  {"text": "..."} | {"payload": "/intent{...}"} | {"entry": "<QR entry point id>"}
     -> 200 {"ok": true|false, "retry"?: true, "handoff"?: bool,
             "messages": [{"text", "html", "buttons", "kind", "service"}]}
@@ -21,6 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -29,9 +38,10 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from sqlalchemy import select
 
 from .. import handoff
+from ..assistant import Assistant
 from ..catalog import models
 from ..catalog.db import session_scope
-from ..catalog.queries import Catalog
+from ..catalog.queries import Catalog, CatalogUnavailable
 from ..config import Settings
 from ..gateway import HELD_FULL, HELD_NOTICE, Gateway, Said, message_of, notice  # noqa: F401 - re-exported
 from ..handoff import HandoffDesk
@@ -43,13 +53,53 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 16 * 1024
 HEALTH_TIMEOUT = ClientTimeout(total=2)
 CHANNEL = "web"  # its entry in bot.channels
+# where index.html carries the welcome; the page as a plain file (null) uses chat.js's fallback
+WELCOME_SLOT = '<script id="welcome-data" type="application/json">null</script>'
+WELCOME_TIMEOUT = 2.0  # seconds the page waits for the catalogue before using a fallback welcome
 
 
 reply_message = message_of  # the gateway's message dicts are the page's JSON
 
 
+def welcome_block(message: Dict[str, Any]) -> str:
+    """The welcome as a JSON data block. ``<``, ``>`` and ``&`` are escaped (JSON.parse reads
+    them back), so no content can close the block or open markup in the page."""
+    data = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return WELCOME_SLOT.replace(">null<", f">{data}<")
+
+
+async def welcome_message(app: web.Application) -> Dict[str, Any]:
+    """``Assistant.welcome`` from the catalogue; when that cannot be read (not loaded, the
+    database down or slow), the last one built, else the basic welcome (我能办什么 only)."""
+    if not guard.db_trouble(app):
+        try:
+            reply = await asyncio.wait_for(asyncio.to_thread(app["assistant"].welcome), timeout=WELCOME_TIMEOUT)
+            app["welcome"]["last"] = message_of(reply)
+        except CatalogUnavailable:
+            logger.warning("catalogue not loaded: the page gets the basic welcome")
+        except Exception:  # noqa: BLE001 - database down or slow: the page must still open
+            guard.note_db_trouble(app)
+            logger.warning("catalogue unavailable for the welcome")
+    return app["welcome"]["last"] or message_of(Assistant.basic_welcome())
+
+
 async def index(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    """The chat page with the welcome in it; revalidated on every visit (ETag)."""
+    page = request.app["page"].replace(WELCOME_SLOT, welcome_block(await welcome_message(request.app)))
+    body = page.encode("utf-8")
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    headers = {"Cache-Control": "no-cache", "ETag": f'"{etag}"'}
+    if any(tag.value == etag for tag in request.if_none_match or ()):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)
+
+
+def load_page() -> str:
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    if page.count(WELCOME_SLOT) != 1:
+        raise RuntimeError(f"{STATIC / 'index.html'} must contain {WELCOME_SLOT} once")
+    return page
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -194,6 +244,9 @@ def create_app(rasa_url: str, settings: Settings | None = None,
     app["settings"] = settings or Settings.from_env()
     app["rasa_url"] = rasa_url.rstrip("/")
     app["catalog"] = Catalog(app["settings"].db_url, app["settings"].hotline)
+    app["assistant"] = Assistant(app["catalog"])
+    app["page"] = load_page()
+    app["welcome"] = {"last": None}  # the last welcome built from the catalogue
     app["desk"] = HandoffDesk(app["settings"].db_url)
     app["held"] = held_store(app["settings"])
     app["gateway"] = Gateway(app["settings"], app["rasa_url"], catalog=app["catalog"], desk=app["desk"],

@@ -5,6 +5,9 @@
  *   {"entry"} once when the page is opened from a QR code (/?entry=<id>)
  *   -> {"ok", "retry"?, "messages": [{"text", "html", "buttons": [{"title", "payload"}], "kind", "service"}]}
  *
+ * The first message, the welcome with the catalogue's service menu, comes in the page
+ * itself (a JSON block the server fills in): no request before it is shown.
+ *
  * The conversation is an HttpOnly cookie set by the server: this script never sees
  * or stores it. After IDLE_MS without a message the page starts afresh (the server
  * starts a new conversation too), so a shared kiosk does not show the previous
@@ -38,19 +41,17 @@
   var SHORT_CHARS = 90; // 长辈版: longer replies show their first paragraph and 展开全文
   var HANDOFF = { payload: "/human_handoff", title: "转人工" };
 
-  var WELCOME = {
-    text: "您好！我是民政助手，可以告诉您婚姻登记、殡葬服务、养老补贴、社会救助等事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或点击下面的按钮：",
+  // The welcome and its service buttons are the catalogue's (bot.assistant.Assistant.welcome):
+  // the server puts them in the page (<script id="welcome-data" type="application/json">).
+  // Without them (the page opened as a plain file, a broken block) this minimal one is shown.
+  var BASIC_WELCOME = {
+    text: "您好！我是民政助手，可以告诉您民政事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或点击下面的按钮：",
     html: null,
     kind: "welcome",
     service: null,
-    buttons: [
-      { title: "结婚登记", payload: "/marriage_register" },
-      { title: "家人去世后办什么", payload: "/funeral_after_death" },
-      { title: "高龄津贴", payload: "/elder_age_allowance" },
-      { title: "低保", payload: "/assistance_dibao" },
-      { title: "我能办什么", payload: "/ask_capabilities" }
-    ]
+    buttons: [{ title: "我能办什么", payload: "/ask_capabilities" }]
   };
+  var WELCOME = BASIC_WELCOME; // read from the page in start()
   var ELDER_WELCOME = "您好！我是民政助手。请点下面的按钮，或按“说话”说出您的问题：";
   var ELDER_WELCOME_TYPED = "您好！我是民政助手。请点下面的按钮，或在下方输入您的问题：";
   var NETWORK_ERROR = "抱歉，网络连接出现问题，您的消息暂时没有送达。请检查网络后点击“重试”。如有急事，请拨打政务服务便民热线 12345。";
@@ -120,6 +121,28 @@
   function saveEntries() {
     if (entries.length > MAX_SAVED) entries = entries.slice(entries.length - MAX_SAVED);
     storageSet("sessionStorage", TRANSCRIPT_KEY, JSON.stringify(entries));
+  }
+
+  // The server's welcome, checked like any reply: text as text, HTML through the sanitiser.
+  function readWelcome() {
+    var el = document.getElementById("welcome-data");
+    var data = null;
+    try {
+      data = el ? JSON.parse(el.textContent || "null") : null;
+    } catch (e) {
+      data = null;
+    }
+    if (!data || typeof data !== "object" || typeof data.text !== "string" || !data.text) return BASIC_WELCOME;
+    var buttons = (Array.isArray(data.buttons) ? data.buttons : []).filter(function (b) {
+      return b && typeof b === "object" && typeof b.payload === "string" && typeof b.title === "string";
+    }).map(function (b) { return { title: b.title, payload: b.payload }; });
+    return {
+      text: data.text,
+      html: typeof data.html === "string" ? data.html : null,
+      kind: "welcome",
+      service: null,
+      buttons: buttons
+    };
   }
 
   /* ---------- sanitising bot HTML ---------- */
@@ -751,15 +774,18 @@
     setupSpeech();
 
     storageRemove("localStorage", OLD_SENDER_KEY);
+    WELCOME = readWelcome();
     entries = loadEntries();
     if (idleTooLong()) {
       entries = [];
       storageRemove("sessionStorage", LAST_KEY);
     }
-    if (!entries.length) {
-      entries.push({ role: "bot", msg: WELCOME });
-      saveEntries();
-    }
+    // a saved welcome is shown as the page's current one: its buttons follow the catalogue
+    entries.forEach(function (e) {
+      if (e.role === "bot" && e.msg && e.msg.kind === "welcome") e.msg = WELCOME;
+    });
+    if (!entries.length) entries.push({ role: "bot", msg: WELCOME });
+    saveEntries();
     entries.forEach(render);
     scrollToEnd();
 
