@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from pydantic import Field, validator
+from pydantic import Field, StrictStr, validator
 
 from .catalog.schema import SERVICE_CODE, LegalBasis, Strict
 from .catalog.validate import References, unique
@@ -53,8 +53,8 @@ class RegionalAnswer(Strict):
 class FaqEntry(Strict):
     id: str
     service: str
-    questions: List[str] = Field(..., min_items=2, max_items=5)
-    keywords: List[str] = Field(default_factory=list)
+    questions: List[StrictStr] = Field(..., min_items=2, max_items=5)
+    keywords: List[StrictStr] = Field(default_factory=list)
     answer: str = Field(..., min_length=4, max_length=MAX_ANSWER)
     legal_basis: List[LegalBasis] = Field(..., min_items=1)
     needs_region: bool = Field(False, description="the full answer is local: offer the city after it")

@@ -63,6 +63,8 @@ def _broken(content_copy, path, value):
     (["faq", 5, "id"], "marriage.register.age", "faq.5.id: duplicate FAQ id 'marriage.register.age'"),
     (["faq", 6, "answer"], "第一句。第二句。第三句。第四句。", "faq.6.answer: 4 sentences"),
     (["faq", 7, "legal_basis"], [], "faq.7.legal_basis: ensure this value has at least 1 items"),
+    # YAML reads a bare 520 as a number: a keyword must be written as text ("520")
+    (["faq", 0, "keywords"], ["预约", 520], "faq.0.keywords.1: expected a non-empty text"),
 ])
 def test_broken_faq_names_file_and_field(content_copy, path, value, expected):
     problems = _broken(content_copy, path, value)

@@ -23,7 +23,7 @@ import datetime as dt
 import re
 from typing import List, Literal, Optional
 
-from pydantic import BaseModel, Extra, Field, StrictBool, conint, conlist, constr, validator
+from pydantic import BaseModel, Extra, Field, StrictBool, StrictStr, conint, conlist, constr, validator
 
 SERVICE_CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 REGION_CODE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -71,7 +71,7 @@ class Service(Strict):
     code: str
     name: str = Field(..., min_length=2)
     domain: str
-    keywords: List[str] = Field(default_factory=list)
+    keywords: List[StrictStr] = Field(default_factory=list)
     summary: str = Field(..., min_length=10)
     conditions: List[str] = Field(..., min_items=1)
     materials: List[str] = Field(..., min_items=1)
@@ -197,7 +197,7 @@ class RegionsFile(Strict):
 
 class OutOfScopeTopic(Strict):
     topic: str
-    keywords: List[str] = Field(..., min_items=1)
+    keywords: List[StrictStr] = Field(..., min_items=1)
     agency: str
     hotline: Optional[str] = None
     hint: Optional[str] = None
