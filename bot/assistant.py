@@ -317,7 +317,11 @@ class Assistant:
 
     def out_of_scope(self, text: str, region_code: Optional[str] = None) -> Reply:
         """Not ours: the agency that handles it; and when the message names one of our
-        services too ("残疾证怎么办，两项补贴能领吗"), that service as a button."""
+        services too ("残疾证怎么办，两项补贴能领吗"), that service as a button. A message
+        with no word in it ("？？？", emoji) is not a question of another agency: the
+        menu, as when the NLU is unsure."""
+        if text and not any(ch.isalnum() for ch in text):
+            return self.clarify([], "")
         topic = self.catalog.out_of_scope_topic(text, loose=True)
         related = self.catalog.services_by_keyword(text, limit=2) if text else []
         t, h = _both(render.message, "out_of_scope", topic=topic, hotline=self.catalog.hotline_for(region_code),

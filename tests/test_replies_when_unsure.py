@@ -18,6 +18,14 @@ def test_out_of_scope_without_a_service_word_offers_only_the_menu(assistant):
     assert offered(reply) == [] and "12329" in reply.text
 
 
+def test_a_message_without_words_gets_the_menu_not_a_referral(assistant):
+    for text in ("？？？", "😭😭", "……"):
+        reply = assistant.out_of_scope(text)
+        assert reply.kind == "clarify", text
+        assert "不在我的服务范围" not in reply.text
+        assert len(reply.buttons) >= 3  # the service menu
+
+
 def test_unsure_single_service_is_offered_not_answered(assistant):
     reply = assistant.clarify(["elder.age_allowance"], "老人那个钱怎么领")
     assert reply.kind == "clarify" and offered(reply) == ["elder.age_allowance"]
