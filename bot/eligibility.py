@@ -43,10 +43,11 @@ from .config import CONTENT_DIR
 from .normalize import compact, first_keyword
 
 __all__ = [
-    "CARE_LEVELS", "ECONOMIC", "NATIONAL", "BenefitResult", "ElderProfile", "EligibilityResult",
-    "EligibilityRules", "RulesError", "Status", "care_level_from_text", "check", "load_rules",
-    "parse_age", "parse_economic", "parse_yes_no", "region_chain", "render_text", "rules_from_mapping",
-    "self_care_from_adl",
+    "CARE_LEVELS", "ECONOMIC", "GRADE_LABELS", "NATIONAL", "SEVERE_GRADES", "BenefitResult", "ElderProfile",
+    "EligibilityResult", "EligibilityRules", "RulesError", "Status", "care_level_from_text", "check",
+    "disability_benefits", "disability_conditions", "load_rules", "mentions_disability", "parse_age",
+    "parse_disability_level", "parse_economic", "parse_yes_no", "region_chain", "render_text", "rules_from_mapping",
+    "says_severe_disability", "self_care_from_adl",
 ]
 
 DEFAULT_RULES_PATH = CONTENT_DIR / "rules" / "eligibility.yml"
@@ -56,6 +57,10 @@ ECONOMIC_STATE = {
     "dibao": "是低保家庭", "tekun": "是特困人员", "low_income": "是低收入家庭",
     "none": "不属于低保、特困或低收入家庭",
 }
+GRADE_LABELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}  # 残疾人证 grades (GB/T 26341-2010)
+# "重度残疾人" as 国发〔2015〕52号 uses the words: the grades "重度" may mean (which benefit
+# takes which grades is the rules' disability_levels, not this)
+SEVERE_GRADES = (1, 2)
 CARE_LABELS = {  # GB/T 42195-2022 levels
     "intact": "能力完好", "mild": "轻度失能", "moderate": "中度失能", "severe": "重度失能", "total": "完全失能",
 }
@@ -309,6 +314,58 @@ def parse_economic(text: str) -> Optional[str]:
     return None
 
 
+# 残疾人证 grades. The grade stands on the certificate (一级 … 四级, GB/T 26341-2010);
+# "重度残疾" in the two subsidies' sense (国发〔2015〕52号) is 一级 or 二级, so "重度"
+# alone names no grade: the form asks which. "极重度" is 一级 in the standard's own words.
+_DISABILITY_WORDS = re.compile(r"(残疾|残障|残废|残联|盲人|聋哑)")
+_GRADE = re.compile(r"(?<![0-9零〇一二两三四五六七八九十])([一二三四1-4])级")
+_NOT_GRADE = re.compile(r"(不是|并非|不)([一二三四1-4])级")  # "不是一级，是二级"
+_NO_DISABILITY = re.compile(
+    r"(没有|没|无|未|不是|不算|不属于)(办|办过|领|领过|申请过|评过|评定过|持有|持)?(过)?(残疾人?证|残疾|残障|残废)")
+_NO_ANSWER = re.compile(r"^(没有|没|无|不是|都没有|都不是|没办|没办过|没有办|没领过|没证|没有证)")
+_SEVERE = re.compile(r"(?<!极)重度(?!失能)")
+_GRADE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def mentions_disability(text: str) -> bool:
+    """The message speaks of a disability or a 残疾人证 ("我妈是残疾人", "有残疾证")."""
+    return bool(_DISABILITY_WORDS.search(compact(text)))
+
+
+def parse_disability_level(text: str, asked: bool = False) -> Optional[int]:
+    """The 残疾人证 grade: "一级肢体残疾" → 1, "二級殘疾" → 2, "残疾人证是4级的" → 4,
+    "极重度残疾" → 1, "没有残疾人证" → 0. ``asked``: the message answers the question
+    about the certificate, so a bare "二级" or "没有" counts; otherwise a grade is taken
+    only from a clause that speaks of a disability (a 老年人能力评估 grade is not one).
+    "重度" alone is no grade (see :func:`says_severe_disability`); unclear → None."""
+    t = compact(text)
+    if not t:
+        return None
+    about = bool(_DISABILITY_WORDS.search(t))
+    if not about and (not asked or "失能" in t or "评估" in t):
+        return None
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", t) if c]
+    if not asked:
+        clauses = [c for c in clauses if _DISABILITY_WORDS.search(c)]
+    grades = []
+    for clause in clauses:
+        clause = _NOT_GRADE.sub("", clause)
+        grades += [_GRADE_DIGITS[g] for g in _GRADE.findall(clause)]
+        if "极重度" in clause:
+            grades.append(1)
+    if grades:
+        return min(grades)  # 多重残疾: the certificate carries the most severe grade
+    if _NO_DISABILITY.search(t) or (asked and _NO_ANSWER.match(t)):
+        return 0
+    return None
+
+
+def says_severe_disability(text: str, asked: bool = False) -> bool:
+    """"重度残疾" without a grade: 一级 or 二级, the certificate says which."""
+    t = compact(text)
+    return bool(_SEVERE.search(t)) and (asked or bool(_DISABILITY_WORDS.search(t)))
+
+
 _YES_FIRST = re.compile(r"(没错|没问题|是的|对的)")
 _NO = re.compile(r"(不是|不在|没有|外地|外省|外市|非本地|不对|否|没)")
 _YES = re.compile(r"(是|在|对|有|本地|嗯|当地)")
@@ -436,9 +493,6 @@ class EligibilityResult:
 # --------------------------------------------------------------------------- the check
 
 
-_GRADES = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
-
-
 def _date_text(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -486,13 +540,14 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
 
     levels = r.get("disability_levels")
     if levels:  # only checked when the caller knows (check() leaves the benefit out otherwise)
-        wanted = "、".join(_GRADES[g] for g in levels)
+        wanted = "、".join(GRADE_LABELS[g] for g in levels)
         if not p.disability_level:
-            unmet.append(f"要持有残疾人证、残疾等级为{wanted}，老人没有残疾人证")
+            unmet.append(f"要持有残疾人证、残疾等级为{wanted}，老人没有残疾人证"
+                         "（残疾人证向户籍所在地的县级残联申请评定）")
         elif p.disability_level not in levels:
-            unmet.append(f"要残疾等级为{wanted}，老人是{_GRADES[p.disability_level]}残疾")
+            unmet.append(f"要残疾等级为{wanted}，老人是{GRADE_LABELS[p.disability_level]}残疾")
         else:
-            pieces.append(f"{_GRADES[p.disability_level]}残疾")
+            pieces.append(f"{GRADE_LABELS[p.disability_level]}残疾")
 
     # covered elsewhere (养老服务消费补贴 is not for 特困人员, whose care the 供养 pays):
     # refused when the situation is excluded, never granted while it is unknown
@@ -592,6 +647,25 @@ def check(
     return EligibilityResult(profile, chain, region_label, results)
 
 
+def disability_benefits(rules: EligibilityRules, chain: Sequence[str] = (NATIONAL,)) -> List[Benefit]:
+    """The benefits that depend on a 残疾人证 grade (a ``disability_levels`` rule) in the
+    region chain: what the question about the certificate can matter for."""
+    return [b for b in rules.benefits if rules.resolve(b.code, chain).fields.get("disability_levels")]
+
+
+def disability_conditions(rules: EligibilityRules, chain: Sequence[str] = (NATIONAL,)) -> List[str]:
+    """What each of those benefits asks, in the rules' own terms: "困难残疾人生活补贴要求
+    残疾等级为一级、二级、三级、四级，并且是低保家庭"."""
+    out = []
+    for b in disability_benefits(rules, chain):
+        r = rules.resolve(b.code, chain).fields
+        text = f"{b.name}要求残疾等级为" + "、".join(GRADE_LABELS[g] for g in r["disability_levels"])
+        if r.get("economic"):
+            text += "，并且是" + "、".join(ECONOMIC_LABELS[e] for e in r["economic"]) + "家庭"
+        out.append(text)
+    return out
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -604,7 +678,8 @@ _MARKS = {
 
 
 def render_text(result: EligibilityResult) -> str:
-    """A short plain-text Chinese answer: each benefit, what is missing, how to apply, notes."""
+    """A short plain-text Chinese answer: each benefit, what is missing, how to apply, the
+    legal basis of the benefits granted, notes."""
     p = result.profile
     where = f"{result.region_label}，" if result.region_label else ""
     lines = [f"养老补贴测算（{where}老人{p.age}周岁）"]
@@ -638,6 +713,13 @@ def render_text(result: EligibilityResult) -> str:
         lines.append("")
         lines.append("怎么办理：")
         lines.extend(f"· {b.name}：{b.how_to_apply}" for b in to_apply)
+
+    # the legal basis of what the elder can get (sample figures have none yet: SAMPLE_NOTE says so)
+    basis = [b for b in result.benefits if b.granted and b.source and not b.sample]
+    if basis:
+        lines.append("")
+        lines.append("政策依据：")
+        lines.extend(f"· {b.name}：{b.source}" for b in basis)
 
     notes = [n for b in result.benefits if b.granted or b.status is Status.UNKNOWN for n in b.notes]
     if result.sample_data:

@@ -21,13 +21,18 @@ from bot.eligibility import (
     Status,
     care_level_from_text,
     check,
+    disability_benefits,
+    disability_conditions,
     load_rules,
+    mentions_disability,
     parse_age,
+    parse_disability_level,
     parse_economic,
     parse_yes_no,
     region_chain,
     render_text,
     rules_from_mapping,
+    says_severe_disability,
     self_care_from_adl,
 )
 
@@ -682,3 +687,91 @@ def test_disability_grade_is_validated(raw):
     with pytest.raises(RulesError) as err:
         rules_from_mapping(data, "eligibility.yml")
     assert err.value.field == "regions.national.benefits.disability.care_subsidy.disability_levels.0"
+
+
+# --------------------------------------------------------------------------- the 残疾人证 grade, read from answers
+
+
+@pytest.mark.parametrize("text, asked, grade", [
+    ("一级", True, 1),
+    ("1级", True, 1),
+    ("１级", True, 1),                       # full-width digit
+    ("二級", True, 2),                       # Traditional
+    ("我媽媽是二級殘疾", False, 2),           # Traditional, said outright
+    ("我爸是一级肢体残疾，能领什么补贴", False, 1),
+    ("残疾人证是4级的", False, 4),
+    ("极重度残疾", False, 1),                 # GB/T 26341-2010: 一级 is 极重度
+    ("肢体二级、视力四级残疾", False, 2),      # 多重残疾: the most severe grade
+    ("不是一级，是二级残疾", False, 2),
+    ("没有", True, 0),
+    ("没有残疾人证", False, 0),
+    ("还没有办残疾人证", True, 0),
+    ("我妈没有残疾", False, 0),
+    ("没有", False, None),                   # outside its question "没有" says nothing about a certificate
+    ("二级", False, None),                   # nor does a bare grade
+    ("评估过，三级", True, None),             # a 老年人能力评估 grade, not a 残疾人证 one
+    ("重度", True, None),                    # 一级 or 二级: no grade (says_severe_disability)
+    ("重度残疾", False, None),
+    ("不知道", True, None),
+    ("有", True, None),
+])
+def test_disability_grade_parser(text, asked, grade):
+    assert parse_disability_level(text, asked=asked) == grade
+
+
+@pytest.mark.parametrize("text, asked, severe", [
+    ("重度", True, True), ("我媽是重度殘疾人", False, True), ("重度残疾", False, True),
+    ("重度失能", True, False),              # a care level, not a disability grade
+    ("我妈重度失能", False, False), ("极重度残疾", False, False), ("重度", False, False),
+])
+def test_severe_disability_names_no_grade(text, asked, severe):
+    assert says_severe_disability(text, asked=asked) is severe
+
+
+def test_disability_words():
+    assert mentions_disability("我妈是残疾人") and mentions_disability("有殘疾證") and mentions_disability("他是盲人")
+    assert not mentions_disability("老人卧床，重度失能") and not mentions_disability("87岁，低保户")
+
+
+def test_disability_conditions_come_from_the_rules(rules, raw):
+    assert disability_conditions(rules) == [
+        "困难残疾人生活补贴要求残疾等级为一级、二级、三级、四级，并且是低保家庭",
+        "重度残疾人护理补贴要求残疾等级为一级、二级",
+    ]
+    data = copy.deepcopy(raw)
+    set_path(data, ["regions", "national", "benefits", "disability.care_subsidy", "disability_levels"], [1, 2, 3])
+    wider = rules_from_mapping(data, "eligibility.yml")
+    assert disability_conditions(wider)[1] == "重度残疾人护理补贴要求残疾等级为一级、二级、三级"
+    assert [b.code for b in disability_benefits(wider)] == list(DISABILITY)
+    set_path(data, ["regions", "national", "benefits", "disability.care_subsidy", "disability_levels"], DELETE)
+    assert [b.code for b in disability_benefits(rules_from_mapping(data, "eligibility.yml"))] == [DISABILITY[0]]
+
+
+@pytest.mark.parametrize("grade, granted, refused", [
+    (2, ["困难残疾人生活补贴", "重度残疾人护理补贴"], []),
+    (4, ["困难残疾人生活补贴"], ["重度残疾人护理补贴"]),
+    (0, [], ["困难残疾人生活补贴", "重度残疾人护理补贴"]),
+])
+def test_disability_result_text_names_the_right_subsidies_with_their_basis(rules, grade, granted, refused):
+    profile = ElderProfile(78, "zhejiang-hangzhou", True, "dibao", "intact", True, disability_level=grade)
+    text = render_text(check(profile, rules, today=TODAY))
+    for name in granted:
+        assert f"【符合】{name}：标准由省级人民政府确定，按月发放" in text
+        assert f"· {name}：持第二代残疾人证向户籍所在地的乡镇人民政府或街道办事处提交书面申请" in text
+    for name in refused:
+        assert f"【不符合】{name}。" in text
+    basis = text[text.index("政策依据："):] if "政策依据：" in text else ""
+    assert ("国发〔2015〕52号" in basis) is bool(granted)
+    if grade == 4:
+        assert "要残疾等级为一级、二级，老人是四级残疾" in text
+    if grade == 0:
+        assert "老人没有残疾人证（残疾人证向户籍所在地的县级残联申请评定）" in text
+    assert "。。" not in text
+
+
+def test_the_legal_basis_lists_granted_benefits_but_not_sample_figures(rules):
+    text = render_text(run(rules, 85, "hunan-chenzhou", True, "dibao", None))
+    basis = text[text.index("政策依据："):]
+    assert "· 高龄津贴" not in basis, "郴州's allowance is sample data: no basis to cite yet"
+    assert "特困人员供养" not in basis, "not granted"
+    assert text.index("怎么办理：") < text.index("政策依据：") < text.index(SAMPLE_NOTE)

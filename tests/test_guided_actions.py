@@ -77,6 +77,48 @@ async def test_validation_at_activation_reads_the_first_message_and_asks(rasa_do
     assert [b["payload"] for b in msgs[0]["buttons"]][:2] == ["是", "不是"]
 
 
+async def test_the_disability_grade_slot_is_in_the_domain_and_the_form(rasa_domain):
+    domain = rasa_domain.as_dict()
+    assert domain["forms"]["eligibility_form"]["required_slots"][-1] == "elig_disability"
+    assert {"elig_disability", "elig_disability_cue"} <= set(domain["slots"])
+    assert set(G.guided().form("eligibility_form").slots) <= set(domain["slots"])
+
+
+async def test_a_grade_in_the_first_message_is_set_at_activation(rasa_domain):
+    t = tracker("我爸是一级肢体残疾，今年78岁，住在杭州，能领什么补贴", "check_eligibility", {}, rasa_domain)
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    slots = slots_of(events)
+    assert slots["elig_disability"] == 1 and slots["elig_age"] == 78
+    assert slots["requested_slot"] == "elig_economic"
+
+
+async def test_opened_from_the_disability_guide_the_grade_is_asked_last(rasa_domain):
+    done = {"elig_age": 78.0, "region": "zhejiang-hangzhou", "elig_economic": "dibao", "elig_care": "intact",
+            "elig_care_assessed": True}
+    t = tracker("能自理", None, {**done, "requested_slot": "elig_care", "service": "disability.two_subsidies"},
+                rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    assert slots_of(events)["requested_slot"] == "elig_disability"
+    assert "残疾人证" in msgs[0]["text"] and [b["payload"] for b in msgs[0]["buttons"]][:2] == ["一级", "二级"]
+    # the same answers without the disability guide behind them: the form ends
+    t = tracker("能自理", None, {**done, "requested_slot": "elig_care", "service": "elder.care_subsidy"},
+                rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    assert slots_of(events)["requested_slot"] is None and msgs == []
+
+    t = tracker("二級", None, {**done, "requested_slot": "elig_disability", "service": "disability.two_subsidies"},
+                rasa_domain, active_loop="eligibility_form")
+    msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)
+    slots = slots_of(events)
+    assert slots["elig_disability"] == 2 and slots["requested_slot"] is None
+    t = tracker("二級", None, {**done, "elig_disability": 2.0}, rasa_domain)
+    msgs, events = await run(action("action_submit_eligibility_form"), t, rasa_domain)
+    text = msgs[0]["text"]
+    assert msgs[0]["custom"]["kind"] == "eligibility_result"
+    assert "【符合】困难残疾人生活补贴" in text and "【符合】重度残疾人护理补贴" in text and "国发〔2015〕52号" in text
+    assert slots_of(events)["elig_disability"] is None and slots_of(events)["elig_disability_cue"] is None
+
+
 async def test_validation_mid_form_with_an_unreadable_answer_keeps_the_form_running(rasa_domain):
     t = tracker("啥意思", "nlu_fallback", {"requested_slot": "elig_age"}, rasa_domain, active_loop="eligibility_form")
     msgs, events = await run(action("validate_eligibility_form"), t, rasa_domain)

@@ -3,6 +3,7 @@ drives them: each message goes to ``turn``; when no slot is requested any more t
 form ends and ``submit`` answers. Real catalogue, rules, booking and status services."""
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any, Dict, List, Optional
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.catalog.migrate import upgrade
 from bot.catalog.loader import write_catalog
+from bot.eligibility import GRADE_LABELS
 from bot.guided import parse
 from bot.guided.forms import Guided, Message, Outcome
 from bot.status_lookup import load_samples
@@ -168,6 +170,199 @@ def test_sample_city_result_says_to_confirm_locally(guided):
     while t.active:
         t.say("不清楚", "skip")
     assert "示例数据" in t.replies[-1]
+
+
+# ------------------------------------------------------------------ eligibility: the 残疾人证 grade
+
+
+def finish(t: Talk, *answers: str) -> str:
+    """Answer the elder questions the form asks (in Hangzhou: 户籍, economic, care), then
+    the given answers in turn; the last reply."""
+    elder = {"elig_age": "78岁", "region": "杭州", "elig_hukou": "是", "elig_economic": "低保", "elig_care": "能自理"}
+    queue = list(answers)
+    while t.active and t.asked in elder:
+        t.say(elder[t.asked])
+    while t.active and queue:
+        t.say(queue.pop(0))
+    return t.replies[-1]
+
+
+class Trace(Talk):
+    """Talk that remembers every slot it was asked for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked_ever: list = []
+
+    def say(self, text, intent=None, confidence=0.95):
+        reply = super().say(text, intent, confidence)
+        if self.asked:
+            self.asked_ever.append(self.asked)
+        return reply
+
+
+@pytest.mark.parametrize("first, slots", [
+    ("帮我测算养老补贴", {}),
+    ("我妈78岁了，住在杭州，身体不好，能领什么补贴", {}),
+    ("帮我测算养老补贴", {"service": "elder.care_subsidy"}),  # opened from an elder guide
+])
+def test_an_elders_check_does_not_ask_about_a_disability_certificate(guided, first, slots):
+    t = Trace(guided, "eligibility_form", slots)
+    t.say(first, "check_eligibility")
+    result = finish(t)
+    assert not t.active and "elig_disability" not in t.asked_ever
+    assert "残疾" not in result and t.outcome.reply.kind == "eligibility_result"
+
+
+@pytest.mark.parametrize("first, slots", [
+    ("我妈是残疾人，帮我算算能领哪些补贴", {}),
+    ("幫我算算補貼，我爸有殘疾證", {}),                              # Traditional
+    ("帮我测算养老补贴", {"service": "disability.two_subsidies"}),   # opened from the disability guide
+])
+def test_the_grade_is_asked_when_a_disability_was_spoken_of(guided, first, slots):
+    t = Trace(guided, "eligibility_form", slots)
+    t.say(first, "check_eligibility")
+    question = finish(t)
+    assert t.active and t.asked == "elig_disability" and t.asked_ever.count("elig_disability") == 1
+    assert "残疾人证" in question and "困难残疾人生活补贴和重度残疾人护理补贴" in question
+    payloads = [b.payload for b in guided.form("eligibility_form").question("elig_disability", t.state).buttons]
+    assert payloads[:4] == ["一级", "二级", "三级", "四级"] and "不清楚" in payloads
+
+
+def test_a_disability_mentioned_in_a_later_answer_also_counts(guided):
+    t = Trace(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    t.say("78岁，她是残疾人")
+    finish(t)
+    assert t.asked == "elig_disability"
+
+
+def test_a_question_about_the_disability_subsidies_inside_the_form_counts(guided):
+    t = Trace(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    t.say("78岁")
+    assert t.asked == "elig_economic"
+    reply = t.say("重度残疾人护理补贴我妈能领吗？", "disability_two_subsidies")
+    assert t.active and "国发〔2015〕52号" in reply and "我们继续" in reply, "answered inside the form"
+    assert t.asked == "elig_economic"
+    finish(t)
+    assert t.asked == "elig_disability"
+
+
+def test_a_grade_in_the_first_message_is_taken_without_asking(guided):
+    t = Trace(guided, "eligibility_form")
+    t.say("我爸是一级肢体残疾，能领什么补贴", "check_eligibility")
+    assert t.state["elig_disability"] == 1 and t.asked == "elig_age"
+    result = finish(t)
+    assert not t.active and "elig_disability" not in t.asked_ever
+    assert "【符合】重度残疾人护理补贴" in result and "【符合】困难残疾人生活补贴" in result
+    assert "国发〔2015〕52号" in result[result.index("政策依据："):]
+    assert t.state["elig_disability"] is None, "form slots are cleared after the answer"
+
+
+def test_a_traditional_grade_in_the_first_message(guided):
+    t = Trace(guided, "eligibility_form")
+    t.say("我媽媽是二級殘疾，今年八十歲，住在杭州", "check_eligibility")
+    assert t.state["elig_disability"] == 2 and t.state["elig_age"] == 80
+    result = finish(t)
+    assert "elig_disability" not in t.asked_ever
+    assert "【符合】重度残疾人护理补贴" in result and "二级残疾" in result
+    assert "殘" not in result, "the answer is in Simplified Chinese"
+
+
+@pytest.mark.parametrize("answer, grade", [("一级", 1), ("1级", 1), ("二級", 2), ("三级残疾", 3), ("4级", 4),
+                                           ("没有", 0), ("没有残疾人证", 0)])
+def test_the_grade_answer_is_read(guided, answer, grade):
+    t = Talk(guided, "eligibility_form", {"service": "disability.two_subsidies"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    finish(t)
+    assert t.asked == "elig_disability"
+    result = t.say(answer)
+    assert not t.active and t.outcome.reply.kind == "eligibility_result"
+    said = "老人没有残疾人证" if grade == 0 else f"{GRADE_LABELS[grade]}残疾"
+    assert said in result
+    assert "困难残疾人生活补贴" in result and "重度残疾人护理补贴" in result
+
+
+@pytest.mark.parametrize("answer, granted, refused", [
+    ("二级", ["困难残疾人生活补贴", "重度残疾人护理补贴"], []),
+    ("四级", ["困难残疾人生活补贴"], ["重度残疾人护理补贴"]),
+    ("没有残疾人证", [], ["困难残疾人生活补贴", "重度残疾人护理补贴"]),
+])
+def test_the_result_names_the_subsidies_the_grade_gives(guided, answer, granted, refused):
+    t = Talk(guided, "eligibility_form")
+    t.say("我妈是残疾人，帮我测算补贴", "check_eligibility")
+    result = finish(t, answer)
+    assert not t.active
+    for name in granted:
+        assert f"【符合】{name}：" in result and f"· {name}：持第二代残疾人证" in result
+    for name in refused:
+        assert f"【不符合】{name}。" in result
+    assert ("国发〔2015〕52号" in result) is bool(granted)
+
+
+def test_severe_means_grade_one_or_two_and_the_form_asks_which(guided):
+    t = Talk(guided, "eligibility_form", {"service": "disability.two_subsidies"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    finish(t)
+    reply = t.say("重度")
+    assert t.active and t.asked == "elig_disability" and t.state["elig_disability"] is None
+    assert "重度残疾是一级或二级" in reply and "一级还是二级" in reply
+    result = t.say("二级")
+    assert not t.active and "【符合】重度残疾人护理补贴" in result
+
+
+def test_severe_in_the_first_message_is_asked_about_by_name(guided):
+    t = Talk(guided, "eligibility_form")
+    t.say("我媽是重度殘疾人，幫我算算能領什麼", "check_eligibility")
+    question = finish(t)
+    assert t.asked == "elig_disability" and question.startswith("您说老人是重度残疾。重度残疾是一级或二级")
+    buttons = [b.payload for b in guided.form("eligibility_form").question("elig_disability", t.state).buttons]
+    assert buttons[:2] == ["一级", "二级"] and "三级" not in buttons
+
+
+def test_severe_care_is_not_a_disability_grade(guided):
+    t = Trace(guided, "eligibility_form", {"region": "zhejiang-hangzhou"})
+    t.say("老人85岁，评估过，重度失能", "check_eligibility")
+    assert t.state["elig_care"] == "severe" and t.state.get("elig_disability") is None
+    finish(t)
+    assert not t.active and "elig_disability" not in t.asked_ever
+
+
+def test_not_knowing_the_grade_skips_it_and_says_what_the_subsidies_need(guided):
+    t = Talk(guided, "eligibility_form", {"service": "disability.two_subsidies"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    finish(t)
+    result = t.say("不知道")
+    assert not t.active and t.outcome.reply.kind == "eligibility_result"
+    assert "【符合】重度残疾人护理补贴" not in result and "【不符合】重度残疾人护理补贴" not in result
+    caveat = result[result.index("请注意："):]
+    assert "残疾人证的等级不清楚" in caveat
+    assert "困难残疾人生活补贴要求残疾等级为一级、二级、三级、四级，并且是低保家庭" in caveat
+    assert "重度残疾人护理补贴要求残疾等级为一级、二级" in caveat
+
+
+def test_has_a_certificate_but_no_grade_is_asked_again(guided):
+    t = Talk(guided, "eligibility_form", {"service": "disability.two_subsidies"})
+    t.say("帮我测算养老补贴", "check_eligibility")
+    finish(t)
+    reply = t.say("有")
+    assert t.active and t.asked == "elig_disability" and reply.startswith("请告诉我残疾人证上写的残疾等级")
+
+
+def test_the_grades_and_whether_to_ask_come_from_the_rules(guided, monkeypatch):
+    rules = copy.deepcopy(guided.eligibility_rules())
+    rules.layers["national"]["disability.care_subsidy"]["disability_levels"] = [1, 2, 3]
+    monkeypatch.setattr(guided, "eligibility_rules", lambda: rules)
+    t = Talk(guided, "eligibility_form")
+    t.say("我妈是三级残疾，帮我测算补贴", "check_eligibility")
+    assert "【符合】重度残疾人护理补贴" in finish(t)
+    for code in ("disability.living_subsidy", "disability.care_subsidy"):
+        del rules.layers["national"][code]["disability_levels"]
+    t = Trace(guided, "eligibility_form", {"service": "disability.two_subsidies"})
+    t.say("我妈是残疾人，帮我测算补贴", "check_eligibility")
+    finish(t)
+    assert not t.active and "elig_disability" not in t.asked_ever, "no benefit depends on the grade: not asked"
 
 
 # ------------------------------------------------------------------ funeral
