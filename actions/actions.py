@@ -233,6 +233,19 @@ class ActionServiceSection(Action):
         return []
 
 
+class ActionGreet(Action):
+    """A greeting (and Telegram's /start, WeChat's subscribe, an unknown QR code): the
+    welcome with the catalogue's menu, the same one the web chat's page shows."""
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(self, dispatcher, tracker, domain):
+        reply, _ = await backend.reply_or_apology(lambda a: a.welcome(), self.name())
+        dispatch(dispatcher, reply)
+        return []
+
+
 class ActionMenu(Action):
     """What the assistant can do (also after "其他问题")."""
 

@@ -260,12 +260,22 @@ async def test_menu_lists_all_domains(rasa_domain):
         assert word in msgs[0]["text"]
 
 
+async def test_greeting_gets_the_welcome_with_the_catalogues_menu(rasa_domain):
+    """The same welcome as the web chat's page (Telegram's /start, WeChat's subscribe)."""
+    msgs, _ = await run(A.ActionGreet(), make_tracker("你好", "greet"), rasa_domain)
+    menu = [b.payload for b in backend.assistant().menu_buttons()]
+    assert len(msgs) == 1 and msgs[0]["custom"]["kind"] == "welcome"
+    assert msgs[0]["text"].startswith("您好")
+    assert [b["payload"] for b in msgs[0]["buttons"]] == menu + ["/ask_capabilities"]
+    assert len(menu) >= 3
+
+
 async def test_backend_down_gives_apology_with_hotline(rasa_domain, monkeypatch):
     # a PostgreSQL port where nothing listens
     monkeypatch.setenv("MINZHENG_DB_URL", "postgresql://nobody@127.0.0.1:1/none")
     backend.reset()
     for action, intent in [(A.ActionServiceGuide(), "marriage_register"), (A.ActionMenu(), "ask_capabilities"),
-                           (A.ActionInformRegion(), "inform_region")]:
+                           (A.ActionInformRegion(), "inform_region"), (A.ActionGreet(), "greet")]:
         msgs, slots = await run(action, make_tracker("杭州结婚登记", intent), rasa_domain)
         assert len(msgs) == 1
         assert "抱歉" in msgs[0]["text"] and "12345" in msgs[0]["text"]

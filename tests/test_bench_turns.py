@@ -35,11 +35,11 @@ def test_percentile_is_nearest_rank():
 
 def test_reply_kind_tells_guide_bare_and_anything_else():
     guide = [{"text": "【结婚登记】…", "custom": {"kind": "guide", "service": "marriage.register", "html": ""}}]
-    greet = [{"text": "您好！我是民政业务助手，可以帮您…", "buttons": []}]
+    goodbye = [{"text": "感谢您的咨询，再见！如有需要，随时来问我。"}]
     thanks = [{"text": "不客气，很高兴能帮到您。"}]
     clarify = [{"text": "您想问的是哪一项？", "custom": {"kind": "clarify", "service": None, "html": ""}}]
     assert bt.reply_kind(guide) == "guide"
-    assert bt.reply_kind(greet) == "bare"
+    assert bt.reply_kind(goodbye) == "bare"
     assert bt.reply_kind(thanks) == "bare"
     assert bt.reply_kind(clarify) == "other"
     assert bt.reply_kind([]) == "other"
