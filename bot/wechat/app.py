@@ -45,7 +45,7 @@ SUCCESS = "success"
 VOICE_UNRECOGNISED = "抱歉，我没能听清这条语音。请用文字描述您的问题，例如“高龄津贴怎么申请”。"
 MEDIA = ("抱歉，我目前只能看懂文字消息，暂时无法识别图片、视频、位置或链接。"
          "请用文字描述您的问题，例如“高龄津贴怎么申请”。")
-WELCOME = "您好，欢迎关注民政助手！我可以为您解答婚姻登记、身后事、养老补贴、低保救助等民政业务的办理问题。"
+WELCOME = "欢迎关注民政助手！"  # then the menu line and the welcome with its options (action_greet)
 RATED = "感谢您的反馈！"
 MEDIA_TYPES = ("image", "video", "shortvideo", "location", "link", "file")
 

@@ -45,7 +45,7 @@
   // the server puts them in the page (<script id="welcome-data" type="application/json">).
   // Without them (the page opened as a plain file, a broken block) this minimal one is shown.
   var BASIC_WELCOME = {
-    text: "您好！我是民政助手，可以告诉您民政事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或点击下面的按钮：",
+    text: "您好！我是民政助手，可以告诉您民政事项怎么办、要带什么材料、去哪里办。\n请直接输入您的问题，或从下面选一项：",
     html: null,
     kind: "welcome",
     service: null,
