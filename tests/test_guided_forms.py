@@ -603,6 +603,16 @@ def test_staff_see_form_answers_but_no_personal_data(guided):
         assert personal not in FORM_ANSWERS
 
 
+def test_staff_see_the_disability_grade_the_form_was_told(guided):
+    from bot.guided.forms import describe_answers
+    from bot.handoff import FORM_ANSWERS
+
+    assert "elig_disability" in FORM_ANSWERS
+    assert "残疾人证：二级" in describe_answers({"elig_disability": 2.0})  # Rasa keeps it as a float slot
+    assert "残疾人证：没有" in describe_answers({"elig_disability": 0})
+    assert not any(line.startswith("残疾人证") for line in describe_answers({"elig_disability": 9}))
+
+
 # ------------------------------------------------------------------ review findings (each was a real defect)
 
 

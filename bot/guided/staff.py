@@ -33,6 +33,9 @@ def describe_answers(understood: Dict[str, Any], office_name: Callable[[str], Op
         out.append(f"经济状况：{elig.ECONOMIC_LABELS[u['elig_economic']]}")
     if u.get("elig_care") in elig.CARE_LABELS:
         out.append(f"失能程度：{elig.CARE_LABELS[u['elig_care']]}")
+    grade = u.get("elig_disability")
+    if isinstance(grade, (int, float)) and not isinstance(grade, bool) and int(grade) in range(5):
+        out.append("残疾人证：" + (elig.GRADE_LABELS[int(grade)] if int(grade) else "没有"))
     if u.get("fun_place") in _PLACE_LABELS:
         out.append(f"去世地点：{_PLACE_LABELS[u['fun_place']]}")
     if u.get("fun_pension") in _PENSION_LABELS:
