@@ -230,8 +230,9 @@ class HandoffDesk:
 # -- glue used by the channels ------------------------------------------------------------------
 
 
-FORM_ANSWERS = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "elig_disability", "fun_place", "fun_natural", "fun_hukou",
-                "fun_pension", "fun_done", "book_kind", "book_office", "book_day", "book_time", "mb_op")
+FORM_ANSWERS = ("elig_age", "elig_hukou", "elig_economic", "elig_care", "elig_disability", "fun_place",
+                "fun_natural", "fun_hukou", "fun_pension", "fun_done", "book_kind", "book_office", "book_day",
+                "book_time", "mb_op")
 
 
 async def conversation_so_far(http, rasa_url: str, token: str, sender: str, turns: int = 12):
