@@ -714,6 +714,21 @@ def test_disability_grade_is_validated(raw):
     ("重度残疾", False, None),
     ("不知道", True, None),
     ("有", True, None),
+    # review findings: unsure answers, questions, other grades, the citizen's own grade
+    ("不知道有没有残疾证", True, None),
+    ("不清楚他有没有办残疾证", False, None),
+    ("不记得是不是残疾人", True, None),
+    ("不确定有没有残疾证", False, None),
+    ("二级还是三级记不清了", True, None),
+    ("她没有一级残疾证，是二级", True, 2),
+    ("不是一级", True, None),                  # the answer to "一级还是二级？" names no grade
+    ("我爸残疾三级能力评估二级", False, 3),
+    ("能力评估是二级，残疾证是三级", False, 3),
+    ("我妈是残疾人二级护理", False, None),
+    ("是残疾军人三级", True, None),            # a 残疾军人证 is not a 残疾人证
+    ("我是一级残疾，帮我妈测算一下养老补贴", False, None),
+    ("我今年80岁，是二级残疾", False, 2),       # the elder asking for themselves
+    ("证上写的是肢体三级", True, 3),
 ])
 def test_disability_grade_parser(text, asked, grade):
     assert parse_disability_level(text, asked=asked) == grade

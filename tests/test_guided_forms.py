@@ -329,11 +329,13 @@ def test_severe_care_is_not_a_disability_grade(guided):
     assert not t.active and "elig_disability" not in t.asked_ever
 
 
-def test_not_knowing_the_grade_skips_it_and_says_what_the_subsidies_need(guided):
+@pytest.mark.parametrize("answer", ["不知道", "不知道有没有残疾证", "不清楚他有没有办残疾证"])
+def test_not_knowing_the_grade_skips_it_and_says_what_the_subsidies_need(guided, answer):
     t = Talk(guided, "eligibility_form", {"service": "disability.two_subsidies"})
     t.say("帮我测算养老补贴", "check_eligibility")
     finish(t)
-    result = t.say("不知道")
+    result = t.say(answer)
+    assert "老人没有残疾人证" not in result
     assert not t.active and t.outcome.reply.kind == "eligibility_result"
     assert "【符合】重度残疾人护理补贴" not in result and "【不符合】重度残疾人护理补贴" not in result
     caveat = result[result.index("请注意："):]
