@@ -106,8 +106,8 @@ _SEVERE = re.compile(r"(?<!极)重度(?!失能)")
 _GRADE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 # someone else than the citizen is the subject of the check ("帮我妈测算"): then a clause
 # about the citizen ("我是一级残疾") is not about the elder
-_RELATIVE = re.compile(r"(妈|爸|父亲|母亲|老人|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|婆婆|公公|岳父|岳母|老公|老婆|丈夫|妻子|"
-                       r"家父|家母|老爷子|老太太)")
+_RELATIVE = re.compile(r"(妈|爸|父亲|母亲|老人|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|婆婆|公公|岳父|岳母|"
+                       r"老公|老婆|丈夫|妻子|家父|家母|老爷子|老太太)")
 _ABOUT_ME = re.compile(r"^(我是|我有|我也是|我属于|我本人|本人)")
 
 
