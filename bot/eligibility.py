@@ -474,9 +474,13 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
         reason += f"：{band.label}{band.amount}"
     if rule.region != NATIONAL:
         reason += f"（{label}标准）"
-    res.status = Status.LIKELY if (r.get("typical") or res.needs_assessment) else Status.ELIGIBLE
+    care_unsure = bool(r.get("long_term_care")) and p.care_level in (None, "intact")
+    res.status = Status.LIKELY if (r.get("typical") or res.needs_assessment or care_unsure) else Status.ELIGIBLE
     if r.get("typical"):
         reason += "。这是多数地方的做法，以当地规定为准"
+    if care_unsure:
+        reason += ("。还要经认定需要长期照护，老人目前生活能自理，请向户籍所在街道（乡镇）了解"
+                   if p.care_level == "intact" else "。还要看是否需要长期照护，以当地认定为准")
     res.reason = reason + "。"
     return res
 

@@ -768,7 +768,7 @@ def test_disability_conditions_come_from_the_rules(rules, raw):
     (0, [], ["困难残疾人生活补贴", "重度残疾人护理补贴"]),
 ])
 def test_disability_result_text_names_the_right_subsidies_with_their_basis(rules, grade, granted, refused):
-    profile = ElderProfile(78, "zhejiang-hangzhou", True, "dibao", "intact", True, disability_level=grade)
+    profile = ElderProfile(78, "zhejiang-hangzhou", True, "dibao", "severe", True, disability_level=grade)
     text = render_text(check(profile, rules, today=TODAY))
     for name in granted:
         assert f"【符合】{name}：标准由省级人民政府确定，按月发放" in text
@@ -782,6 +782,22 @@ def test_disability_result_text_names_the_right_subsidies_with_their_basis(rules
     if grade == 0:
         assert "老人没有残疾人证（残疾人证向户籍所在地的县级残联申请评定）" in text
     assert "。。" not in text
+
+
+@pytest.mark.parametrize("care, assessed, mark, says", [
+    ("severe", True, "【符合】", None),
+    ("intact", True, "【可能符合】", "还要经认定需要长期照护，老人目前生活能自理"),
+    (None, False, "【可能符合】", "还要看是否需要长期照护"),
+])
+def test_the_care_subsidy_needs_long_term_care(rules, care, assessed, mark, says):
+    """国发〔2015〕52号: 一级、二级 *and* in need of long-term care (review finding)."""
+    profile = ElderProfile(78, "zhejiang-hangzhou", True, "dibao", care, assessed, disability_level=2)
+    text = render_text(check(profile, rules, today=TODAY))
+    line = next(x for x in text.splitlines() if "重度残疾人护理补贴：" in x and x.startswith("【"))
+    assert line.startswith(mark + "重度残疾人护理补贴"), line
+    if says:
+        assert says in line
+    assert "【符合】困难残疾人生活补贴" in text  # the living subsidy asks no care
 
 
 def test_the_legal_basis_lists_granted_benefits_but_not_sample_figures(rules):

@@ -255,7 +255,7 @@ def test_a_grade_in_the_first_message_is_taken_without_asking(guided):
     assert t.state["elig_disability"] == 1 and t.asked == "elig_age"
     result = finish(t)
     assert not t.active and "elig_disability" not in t.asked_ever
-    assert "【符合】重度残疾人护理补贴" in result and "【符合】困难残疾人生活补贴" in result
+    assert "【可能符合】重度残疾人护理补贴" in result and "【符合】困难残疾人生活补贴" in result
     assert "国发〔2015〕52号" in result[result.index("政策依据："):]
     assert t.state["elig_disability"] is None, "form slots are cleared after the answer"
 
@@ -266,7 +266,7 @@ def test_a_traditional_grade_in_the_first_message(guided):
     assert t.state["elig_disability"] == 2 and t.state["elig_age"] == 80
     result = finish(t)
     assert "elig_disability" not in t.asked_ever
-    assert "【符合】重度残疾人护理补贴" in result and "二级残疾" in result
+    assert "【可能符合】重度残疾人护理补贴" in result and "二级残疾" in result
     assert "殘" not in result, "the answer is in Simplified Chinese"
 
 
@@ -285,8 +285,9 @@ def test_the_grade_answer_is_read(guided, answer, grade):
 
 
 @pytest.mark.parametrize("answer, granted, refused", [
-    ("二级", ["困难残疾人生活补贴", "重度残疾人护理补贴"], []),
-    ("四级", ["困难残疾人生活补贴"], ["重度残疾人护理补贴"]),
+    # finish() says the elder 能自理: the care subsidy, for those who need long-term care, "may qualify"
+    ("二级", ["【符合】困难残疾人生活补贴", "【可能符合】重度残疾人护理补贴"], []),
+    ("四级", ["【符合】困难残疾人生活补贴"], ["重度残疾人护理补贴"]),
     ("没有残疾人证", [], ["困难残疾人生活补贴", "重度残疾人护理补贴"]),
 ])
 def test_the_result_names_the_subsidies_the_grade_gives(guided, answer, granted, refused):
@@ -294,8 +295,9 @@ def test_the_result_names_the_subsidies_the_grade_gives(guided, answer, granted,
     t.say("我妈是残疾人，帮我测算补贴", "check_eligibility")
     result = finish(t, answer)
     assert not t.active
-    for name in granted:
-        assert f"【符合】{name}：" in result and f"· {name}：持第二代残疾人证" in result
+    for marked in granted:
+        name = marked.split("】")[1]
+        assert f"{marked}：" in result and f"· {name}：持第二代残疾人证" in result
     for name in refused:
         assert f"【不符合】{name}。" in result
     assert ("国发〔2015〕52号" in result) is bool(granted)
@@ -307,16 +309,17 @@ def test_severe_means_grade_one_or_two_and_the_form_asks_which(guided):
     finish(t)
     reply = t.say("重度")
     assert t.active and t.asked == "elig_disability" and t.state["elig_disability"] is None
-    assert "重度残疾是一级或二级" in reply and "一级还是二级" in reply
+    assert "重度残疾指残疾人证上的一级或二级" in reply and "一级还是二级" in reply
     result = t.say("二级")
-    assert not t.active and "【符合】重度残疾人护理补贴" in result
+    assert not t.active and "【可能符合】重度残疾人护理补贴" in result
 
 
 def test_severe_in_the_first_message_is_asked_about_by_name(guided):
     t = Talk(guided, "eligibility_form")
     t.say("我媽是重度殘疾人，幫我算算能領什麼", "check_eligibility")
     question = finish(t)
-    assert t.asked == "elig_disability" and question.startswith("您说老人是重度残疾。重度残疾是一级或二级")
+    assert t.asked == "elig_disability"
+    assert question.startswith("您说老人是重度残疾。按残疾人补贴政策，重度残疾指残疾人证上的一级或二级")
     buttons = [b.payload for b in guided.form("eligibility_form").question("elig_disability", t.state).buttons]
     assert buttons[:2] == ["一级", "二级"] and "三级" not in buttons
 
@@ -358,7 +361,7 @@ def test_the_grades_and_whether_to_ask_come_from_the_rules(guided, monkeypatch):
     monkeypatch.setattr(guided, "eligibility_rules", lambda: rules)
     t = Talk(guided, "eligibility_form")
     t.say("我妈是三级残疾，帮我测算补贴", "check_eligibility")
-    assert "【符合】重度残疾人护理补贴" in finish(t)
+    assert "【可能符合】重度残疾人护理补贴" in finish(t)
     for code in ("disability.living_subsidy", "disability.care_subsidy"):
         del rules.layers["national"][code]["disability_levels"]
     t = Trace(guided, "eligibility_form", {"service": "disability.two_subsidies"})

@@ -95,6 +95,9 @@ class BenefitRule(_Strict):
     economic: Optional[conlist(Economic, min_items=1)] = None
     excluded_economic: Optional[conlist(Economic, min_items=1)] = None
     care_levels: Optional[conlist(CareLevel, min_items=1)] = None
+    # for people who need long-term care, as local offices judge it (重度残疾人护理补贴):
+    # with no care answer, or an elder who looks after themselves, the result is "may qualify"
+    long_term_care: Optional[StrictBool] = None
     disability_levels: Optional[conlist(conint(strict=True, ge=1, le=4), min_items=1)] = None
     bands: Optional[conlist(Band, min_items=1)] = None
     notes: Optional[List[Text]] = None

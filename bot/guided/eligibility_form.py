@@ -212,7 +212,7 @@ class EligibilityForm(GuidedForm):
         if state.get(DISABILITY_CUE) == SEVERE:  # "重度残疾": 一级 or 二级, the certificate says which
             grades = [elig.GRADE_LABELS[g] for g in elig.SEVERE_GRADES]
             either = "或".join(grades)
-            text = (f"您说老人是重度残疾。重度残疾是{either}，{names}要看证上写的是哪一级："
+            text = (f"您说老人是重度残疾。按残疾人补贴政策，重度残疾指残疾人证上的{either}。"
                     f"老人的残疾人证上写的是{'还是'.join(grades)}？")
         else:
             text = (f"老人有残疾人证吗？有的话，证上写的残疾等级是几级？"
@@ -251,7 +251,7 @@ class EligibilityForm(GuidedForm):
             conditions = "；".join(elig.disability_conditions(self.ctx.eligibility_rules(),
                                                              elig.region_chain(state.get(REGION), self.ctx.parents)))
             severe = "或".join(elig.GRADE_LABELS[g] for g in elig.SEVERE_GRADES)
-            return (f"残疾人证的等级不清楚，残疾人的补贴没有测算：{conditions}（重度残疾就是{severe}）。"
+            return (f"残疾人证的等级不清楚，残疾人的补贴没有测算：{conditions}（按补贴政策，重度残疾指{severe}）。"
                     "看一下残疾人证上的等级后可以再算一次，也可以持证向户籍所在街道（乡镇）咨询。")
         if slot in self._CAVEATS and state.get(slot) == self._DONT_KNOW[slot][1].get(slot):
             return self._CAVEATS[slot]
