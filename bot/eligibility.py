@@ -273,6 +273,7 @@ class BenefitResult:
     needs_assessment: bool = False
     sample: bool = False
     unverified: bool = False
+    typical: bool = False  # common local practice, not a binding rule: nothing to cite
     rule_region: str = NATIONAL
     source: str = ""
     notes: List[str] = field(default_factory=list)
@@ -357,7 +358,8 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
     res = BenefitResult(
         code=benefit.code, name=benefit.name, status=Status.UNKNOWN,
         how_to_apply=r["apply"], automatic=bool(r.get("automatic")), sample=rule.sample,
-        unverified=bool(r.get("unverified")), rule_region=rule.region, source=r.get("source", ""),
+        unverified=bool(r.get("unverified")), typical=bool(r.get("typical")), rule_region=rule.region,
+        source=r.get("source", ""),
         notes=list(r.get("notes", [])),
     )
     unmet: List[str] = []
@@ -573,8 +575,11 @@ def render_text(result: EligibilityResult) -> str:
         lines.append("怎么办理：")
         lines.extend(f"· {b.name}：{b.how_to_apply}" for b in to_apply)
 
-    # the legal basis of what the elder can get (sample figures have none yet: SAMPLE_NOTE says so)
-    basis = [b for b in result.benefits if b.granted and b.source and not b.sample]
+    # the legal basis of what the elder can get: binding documents only (sample figures have
+    # none yet, SAMPLE_NOTE says so; a press report is no basis, UNVERIFIED_NOTE says so; a
+    # rule that is common local practice cites no document)
+    basis = [b for b in result.benefits
+             if b.granted and b.source and not (b.sample or b.unverified or b.typical)]
     if basis:
         lines.append("")
         lines.append("政策依据：")

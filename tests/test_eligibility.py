@@ -802,7 +802,21 @@ def test_the_care_subsidy_needs_long_term_care(rules, care, assessed, mark, says
 
 def test_the_legal_basis_lists_granted_benefits_but_not_sample_figures(rules):
     text = render_text(run(rules, 85, "hunan-chenzhou", True, "dibao", None))
-    basis = text[text.index("政策依据："):]
-    assert "· 高龄津贴" not in basis, "郴州's allowance is sample data: no basis to cite yet"
+    basis = text[text.index("政策依据："):] if "政策依据：" in text else ""
+    assert "高龄津贴" in text and "· 高龄津贴" not in basis, "郴州's allowance is sample data: no basis to cite yet"
     assert "特困人员供养" not in basis, "not granted"
-    assert text.index("怎么办理：") < text.index("政策依据：") < text.index(SAMPLE_NOTE)
+    hangzhou = render_text(check(ElderProfile(85, "zhejiang-hangzhou", True, "dibao", "severe", True), rules,
+                                 today=TODAY))
+    assert hangzhou.index("怎么办理：") < hangzhou.index("政策依据：")
+
+
+def test_the_legal_basis_cites_documents_not_press_reports_or_local_practice(rules):
+    """Review finding: the 消费券's press-report source and the 'typical' rules' 各地… were
+    listed under 政策依据."""
+    result = run(rules, 82, None, None, "dibao", "moderate", True)
+    granted = {b.code for b in result.benefits if b.granted}
+    assert any(b.unverified for b in result.benefits if b.granted), granted  # the case is exercised
+    text = render_text(result)
+    basis = text[text.index("政策依据："):] if "政策依据：" in text else ""
+    assert "公开报道" not in basis and "各地" not in basis, basis
+    assert "公开报道" in text.replace(basis, ""), "the reader is still told the figure is from the press"
