@@ -3,9 +3,11 @@ written (补办残疾证) or with its words in another order close together (残
 怎么补办). Citizens rarely use a keyword's word order; the NLU has already found the
 message out of scope, and the topic only says which agency to name.
 
-Only keywords that segment into two or more words of two characters or more are
-matched out of order (a one-character word such as 办 or 证 would match anywhere);
-the words must all occur within a span of ``len(keyword) + SLACK`` characters.
+Only keywords that segment into two or more words of two characters or more, one
+of them at least three characters long, are matched out of order: a one-character
+word such as 办 or 证 would match anywhere, and two common two-character words
+(社会 + 组织, 房屋 + 鉴定, 上学 + 手续) meet by chance in many messages. The words
+must all occur within a span of ``len(keyword) + SLACK`` characters.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ def words(keyword: str) -> Optional[Tuple[str, ...]]:
 
     jieba.setLogLevel(logging.WARNING)
     parts = tuple(w for w in jieba.lcut(keyword) if w.strip())
-    if len(parts) < 2 or any(len(w) < 2 for w in parts):
+    if len(parts) < 2 or any(len(w) < 2 for w in parts) or max(len(w) for w in parts) < 3:
         return None
     return parts
 

@@ -474,8 +474,11 @@ class Catalog:
             best_len = 0
             for t in topics:
                 for kw in t.keywords:
-                    if kw and len(kw) > best_len and match(normalize(kw), text):
-                        best, best_len = t, len(kw)
+                    kw = normalize(kw)
+                    # the longest keyword wins; at equal length one as written beats one reordered
+                    score = len(kw) + (0.5 if kw in text else 0.0) if kw else 0.0
+                    if score > best_len and (kw in text or match(kw, text)):
+                        best, best_len = t, score
             if best is None:
                 return None
             return OutOfScopeInfo(best.topic, best.agency, best.hotline, best.hint)
