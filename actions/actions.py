@@ -241,8 +241,9 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(self, dispatcher, tracker, domain):
-        reply, _ = await backend.reply_or_apology(lambda a: a.welcome(), self.name())
-        dispatch(dispatcher, reply)
+        reply, ok = await backend.reply_or_apology(lambda a: a.welcome(), self.name())
+        # the catalogue unreadable: the welcome without its menu, as the web page shows it
+        dispatch(dispatcher, reply if ok else Assistant.basic_welcome())
         return []
 
 

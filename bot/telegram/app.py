@@ -282,7 +282,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if raw is not None:
         try:
             message = await asyncio.to_thread(entry.rasa_message, bridge.catalog, raw)
-        except Exception:  # noqa: BLE001 - catalogue down: greet normally
+        except Exception:  # noqa: BLE001 - catalogue down: greet (action_greet's basic welcome)
             logger.warning("entry point lookup failed")
         entry_id = raw if message else None
     await bridge.converse(context.bot, update.effective_chat.id, message or "/greet",
