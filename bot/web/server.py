@@ -78,7 +78,9 @@ async def welcome_message(app: web.Application) -> Dict[str, Any]:
             app["welcome"]["last"] = message_of(reply)
         except CatalogUnavailable:
             logger.warning("catalogue not loaded: the page gets the basic welcome")
-        except Exception:  # noqa: BLE001 - database down or slow: the page must still open
+        except asyncio.TimeoutError:  # slow, not down: the next page asks again
+            logger.warning("catalogue slow for the welcome: the page gets the last one built")
+        except Exception:  # noqa: BLE001 - database down: the page must still open
             guard.note_db_trouble(app)
             logger.warning("catalogue unavailable for the welcome")
     return app["welcome"]["last"] or message_of(Assistant.basic_welcome())
