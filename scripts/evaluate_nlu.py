@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
-REAL_SETS = [ROOT / "tests/nlu/real_messages.tsv", ROOT / "tests/nlu/real_messages_blind.tsv"]
+REAL_SETS = [ROOT / "tests/nlu/real_messages.tsv", ROOT / "tests/nlu/real_messages_blind.tsv",
+             ROOT / "tests/nlu/real_messages_blind2.tsv"]
 OUT = ROOT / "reports"
 
 

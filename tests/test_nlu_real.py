@@ -17,8 +17,9 @@ from .conftest import require_model
 pytestmark = pytest.mark.slow
 
 NLU_DIR = Path(__file__).parent / "nlu"
-# (file, routing floor): the set the lead reads while tuning, and the blind one nobody reads
-SETS = [("real_messages.tsv", 0.90), ("real_messages_blind.tsv", 0.80)]
+# (file, routing floor): the set the lead reads while tuning, and the blind ones nobody reads
+# (blind2, collected 2026-12-01 afternoon, scored once at 76.7 % routed right, 5.0 % wrong guides)
+SETS = [("real_messages.tsv", 0.90), ("real_messages_blind.tsv", 0.80), ("real_messages_blind2.tsv", 0.72)]
 MAX_WRONG_GUIDES = 0.05
 MIN_DIRECT = 0.40  # in-scope messages answered with the right guide at once
 
