@@ -185,9 +185,7 @@ class Production:
 
 def serve(model: Optional[Path] = None, telegram: Optional[bool] = None, migrate: bool = True) -> int:
     """Run production mode in the foreground until Ctrl-C or SIGTERM."""
-    import signal
-
-    from .stack import _on_terminate, latest_model, stop_shielded, until_one_exits
+    from .stack import latest_model, run_foreground
 
     try:
         config = ProductionConfig.from_env()
@@ -201,24 +199,13 @@ def serve(model: Optional[Path] = None, telegram: Optional[bool] = None, migrate
     has_token = bool(os.environ.get("TELEGRAM_TOKEN", "").strip())
     prod = Production(config, model, telegram=bool(telegram if telegram is not None else has_token),
                       migrate=migrate)
-    previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        print(f"Production mode: migrate, nginx, {config.action_replicas} action servers, "
-              f"{config.rasa_replicas} Rasa replicas, {config.web_replicas} web processes...", flush=True)
-        try:
-            prod.start()
-        except (ProductionError, TimeoutError) as exc:
-            print(f"Could not start: {exc}", file=sys.stderr)
-            return 1
-        print(f"\n  Web chat:  {prod.url}  (nginx, round robin over the web processes)\n"
-              f"  Rasa:      {prod.rasa_url}  (nginx, by {SENDER_HEADER})\n"
-              f"  Logs:      {prod.run_dir}/log\n\nPress Ctrl-C to stop.", flush=True)
-        return until_one_exits(lambda: list(prod.running.values()))
-    except KeyboardInterrupt:
-        print("\nStopping...", flush=True)
-        return 0
-    finally:
-        stop_shielded(prod.stop, previous)
+    return run_foreground(f"Production mode: migrate, nginx, {config.action_replicas} action servers, "
+                          f"{config.rasa_replicas} Rasa replicas, {config.web_replicas} web processes...",
+                          prod.start, (ProductionError, TimeoutError),
+                          lambda: (f"\n  Web chat:  {prod.url}  (nginx, round robin over the web processes)\n"
+                                   f"  Rasa:      {prod.rasa_url}  (nginx, by {SENDER_HEADER})\n"
+                                   f"  Logs:      {prod.run_dir}/log\n\nPress Ctrl-C to stop."),
+                          lambda: list(prod.running.values()), prod.stop)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

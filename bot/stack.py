@@ -357,30 +357,43 @@ def serve(rasa_port: int = 5005, action_port: int = 5055, web_port: int = 8080, 
         return 1
     stack = Stack(rasa_port=rasa_port, action_port=action_port, web_port=web_port, web_host=host,
                   telegram=has_token, model=model)
-    previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        print("Starting the action server, the Rasa server, the web chat"
-              f"{' and the Telegram bot' if has_token else ''} (this takes about a minute)...", flush=True)
-        try:
-            stack.start()
-        except (StackError, TimeoutError) as exc:
-            print(f"Could not start: {exc}", file=sys.stderr)
-            return 1
-        telegram_line = ("  Telegram:     polling; open your bot in Telegram and send /start\n" if has_token else
-                         "  Telegram:     off (set TELEGRAM_TOKEN to serve citizens on Telegram too)\n")
+
+    def banner() -> str:
         from .config import Settings
 
+        telegram_line = ("  Telegram:     polling; open your bot in Telegram and send /start\n" if has_token else
+                         "  Telegram:     off (set TELEGRAM_TOKEN to serve citizens on Telegram too)\n")
         wechat = Settings.from_env().wechat_enabled
         telegram_line += (f"  WeChat:       {stack.web_url}wechat (the account's server address)\n" if wechat
                           else "  WeChat:       off (set WECHAT_TOKEN/APP_ID/APP_SECRET; docs/wechat.md)\n")
         web_note = "" if is_loopback(host) else f" (listening on {host}:{web_port}, the only port beyond loopback)"
-        print(f"\n  Web chat:     {stack.web_url}{web_note}\n  Staff console: {stack.web_url}console/ "
-              f"(accounts: .venv/bin/python -m bot staff add NAME)"
-              f"\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook (API token: RASA_TOKEN or var/rasa-token)"
-              f"\n{telegram_line}  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.", flush=True)
-        return until_one_exits(lambda: stack.procs)
+        return (f"\n  Web chat:     {stack.web_url}{web_note}\n  Staff console: {stack.web_url}console/ "
+                f"(accounts: .venv/bin/python -m bot staff add NAME)"
+                f"\n  Rasa REST:    {stack.rasa_url}/webhooks/rest/webhook (API token: RASA_TOKEN or var/rasa-token)"
+                f"\n{telegram_line}  Logs:         {stack.log_dir}\n\nPress Ctrl-C to stop.")
+
+    return run_foreground("Starting the action server, the Rasa server, the web chat"
+                          f"{' and the Telegram bot' if has_token else ''} (this takes about a minute)...",
+                          stack.start, (StackError, TimeoutError), banner, lambda: stack.procs, stack.stop)
+
+
+def run_foreground(intro: str, start: Callable[[], object], errors: Tuple[type, ...], banner: Callable[[], str],
+                   procs: Callable[[], List[subprocess.Popen]], stop: Callable[[], None]) -> int:
+    """``make run`` and production mode in the foreground: start, print where to chat,
+    then wait until Ctrl-C, SIGTERM or SIGHUP (or a process exits), and stop everything,
+    the stop shielded from a second signal. 1 when the start fails (``errors``)."""
+    previous = {sig: signal.signal(sig, _on_terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        print(intro, flush=True)
+        try:
+            start()
+        except errors as exc:
+            print(f"Could not start: {exc}", file=sys.stderr)
+            return 1
+        print(banner(), flush=True)
+        return until_one_exits(procs)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM / SIGHUP (Terminated)
         print("\nStopping...", flush=True)
         return 0
     finally:
-        stop_shielded(stack.stop, previous)
+        stop_shielded(stop, previous)
