@@ -1,6 +1,8 @@
 """The conversation gateway and the channel registry, without any channel's wire format."""
 from __future__ import annotations
 
+import contextlib
+
 import re
 from pathlib import Path
 
@@ -46,11 +48,11 @@ class FakeRasa:
         return web.json_response({"events": events, "slots": {}})
 
 
-@pytest.fixture
-async def gw(tmp_path):
+@contextlib.asynccontextmanager
+async def gateway_to(rasa, tmp_path, **settings_extra):
+    """A Gateway on a fresh database in front of a fake Rasa (its webhook and tracker)."""
     url = f"sqlite:///{tmp_path / 'gw.db'}"
     upgrade(url)
-    rasa = FakeRasa()
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", rasa.webhook)
     app.router.add_get("/conversations/{sid}/tracker", rasa.tracker)
@@ -58,11 +60,20 @@ async def gw(tmp_path):
     await server.start_server()
     rasa_url = str(server.make_url("")).rstrip("/")
     settings = Settings(db_url=url, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345",
-                        rasa_token="tok")
+                        rasa_token="tok", **settings_extra)
     gateway = Gateway(settings, rasa_url)
-    yield gateway, rasa, url
-    await gateway.close()
-    await server.close()
+    try:
+        yield gateway, url
+    finally:
+        await gateway.close()
+        await server.close()
+
+
+@pytest.fixture
+async def gw(tmp_path):
+    rasa = FakeRasa()
+    async with gateway_to(rasa, tmp_path) as (gateway, url):
+        yield gateway, rasa, url
 
 
 async def test_a_turn_goes_to_rasa_with_the_channel_and_is_counted(gw):
@@ -210,22 +221,10 @@ class DyingReplica:
 
 @pytest.fixture
 async def replicated(tmp_path):
-    url = f"sqlite:///{tmp_path / 'gw.db'}"
-    upgrade(url)
     rasa = DyingReplica()
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", rasa.webhook)
-    app.router.add_get("/conversations/{sid}/tracker", rasa.tracker)
-    server = TestServer(app)
-    await server.start_server()
-    rasa_url = str(server.make_url("")).rstrip("/")
-    settings = Settings(db_url=url, rasa_url=rasa_url, web_host="127.0.0.1", web_port=0, hotline="12345",
-                        rasa_token="tok", replicated=True)
-    gateway = Gateway(settings, rasa_url)
-    gateway.retry_pause = 0.0
-    yield gateway, rasa
-    await gateway.close()
-    await server.close()
+    async with gateway_to(rasa, tmp_path, replicated=True) as (gateway, _):
+        gateway.retry_pause = 0.0
+        yield gateway, rasa
 
 
 async def test_every_request_names_the_sender_for_nginx_and_turns_carry_an_id(replicated):
