@@ -97,7 +97,8 @@ _OTHER_GRADE = re.compile(r"(评估|护理|失能|照护|军人|伤残|工伤|�
 _KINDS = re.compile(r"(肢体|视力|听力|言语|智力|精神|多重)")  # the categories on a 残疾人证
 _GRADE_NEAR = 6  # characters around "N级" searched for a disability word or another grade's word
 _UNSURE = re.compile(r"(不知道|不清楚|不确定|不记得|记不清|记不得|说不好|不好说|不晓得|搞不清|弄不清|忘了|忘记|"
-                     r"还是|或者|或是|可能|好像|大概|也许)")
+                     r"可能|好像|大概|也许|"
+                     r"[一二三四1-4]级(还是|或者|或是|或)[一二三四1-4]级)")  # "二级还是三级"; "还是二级" is sure
 _QUESTION = re.compile(r"(有没有|是不是|有无|是否)")
 _NO_DISABILITY = re.compile(
     r"(没有|没|无|未|不是|不算|不属于)(办|办过|领|领过|申请过|评过|评定过|持有|持)?(过)?(残疾人?证|残疾|残障|残废)")

@@ -729,6 +729,8 @@ def test_disability_grade_is_validated(raw):
     ("我是一级残疾，帮我妈测算一下养老补贴", False, None),
     ("我今年80岁，是二级残疾", False, 2),       # the elder asking for themselves
     ("证上写的是肢体三级", True, 3),
+    ("还是二级残疾，没有变", False, 2),          # 还是 = still
+    ("二级或者三级吧", True, None),
 ])
 def test_disability_grade_parser(text, asked, grade):
     assert parse_disability_level(text, asked=asked) == grade
