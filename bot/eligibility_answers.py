@@ -95,20 +95,20 @@ _NOT_GRADE = re.compile(r"(不是|并非|不|没有|没|非)([一二三四1-4])�
 # grades of other things: the 老年人能力评估, care levels, a 残疾军人证 or a work-injury grade
 _OTHER_GRADE = re.compile(r"(评估|护理|失能|照护|军人|伤残|工伤|等级评定为?失)")
 _KINDS = re.compile(r"(肢体|视力|听力|言语|智力|精神|多重)")  # the categories on a 残疾人证
-_GRADE_NEAR = 6  # characters around "N级" searched for a disability word or another grade's word
 _UNSURE = re.compile(r"(不知道|不清楚|不确定|不记得|记不清|记不得|说不好|不好说|不晓得|搞不清|弄不清|忘了|忘记|"
                      r"可能|好像|大概|也许|"
                      r"[一二三四1-4]级(还是|或者|或是|或)[一二三四1-4]级)")  # "二级还是三级"; "还是二级" is sure
 _QUESTION = re.compile(r"(有没有|是不是|有无|是否)")
+_CERTIFICATE = re.compile(r"(残疾人?证|残疾|级|等级)")  # what a clause about the certificate speaks of
 _NO_DISABILITY = re.compile(
     r"(没有|没|无|未|不是|不算|不属于)(办|办过|领|领过|申请过|评过|评定过|持有|持)?(过)?(残疾人?证|残疾|残障|残废)")
 _NO_ANSWER = re.compile(r"^(没有|没|无|不是|都没有|都不是|没办|没办过|没有办|没领过|没证|没有证)")
 _SEVERE = re.compile(r"(?<!极)重度(?!失能)")
 _GRADE_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
-# someone else than the citizen is the subject of the check ("帮我妈测算"): then a clause
-# about the citizen ("我是一级残疾") is not about the elder
-_RELATIVE = re.compile(r"(妈|爸|父亲|母亲|老人|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|婆婆|公公|岳父|岳母|"
-                       r"老公|老婆|丈夫|妻子|家父|家母|老爷子|老太太)")
+# the check is for a relative ("帮我妈测算", "给我爸算算"): then a clause about the citizen
+# ("我是一级残疾") is not about the elder; an elder speaking for themselves keeps theirs
+_FOR_RELATIVE = re.compile(r"(帮|给|替|为)(我|我们)?(家)?(妈|爸|父亲|母亲|老人|奶奶|爷爷|外婆|外公|姥姥|姥爷|婆婆|公公|"
+                           r"岳父|岳母|老爷子|老太太)")
 _ABOUT_ME = re.compile(r"^(我是|我有|我也是|我属于|我本人|本人)")
 
 
@@ -117,18 +117,15 @@ def mentions_disability(text: str) -> bool:
     return bool(_DISABILITY_WORDS.search(compact(text)))
 
 
-def _clause_grades(clause: str, asked: bool) -> List[int]:
-    """The 残疾人证 grades a clause states: "N级" next to a disability word (or, in an
-    answer to the question, alone), never a grade next to another grade's word."""
+def _clause_grades(clause: str) -> List[int]:
+    """The grades a clause states, but not one right next to another grade's word
+    ("评估二级", "残疾军人三级", "二级护理")."""
     out = []
     for m in _GRADE.finditer(clause):
-        around = clause[max(0, m.start() - _GRADE_NEAR):m.end() + _GRADE_NEAR]
-        # "评估二级", "残疾军人三级", "二级护理": the other grade's word right before or after
         if _OTHER_GRADE.search(clause[max(0, m.start() - 4):m.start()]) or \
                 _OTHER_GRADE.search(clause[m.end():m.end() + 2]):
             continue
-        if _DISABILITY_WORDS.search(around) or _KINDS.search(around) or (asked and not _OTHER_GRADE.search(clause)):
-            out.append(_GRADE_DIGITS[m.group(1)])
+        out.append(_GRADE_DIGITS[m.group(1)])
     return out
 
 
@@ -137,34 +134,39 @@ def parse_disability_level(text: str, asked: bool = False) -> Optional[int]:
     "极重度残疾" → 1, "没有残疾人证" → 0. ``asked``: the message answers the question
     about the certificate, so a bare "二级" or "没有" counts; otherwise a grade is taken
     only from a clause that speaks of a disability. Never a grade that is not the
-    certificate's (能力评估二级, 二级护理, 残疾军人三级), a grade the citizen is unsure of
-    ("二级还是三级记不清了", "不知道有没有残疾证": None) or the citizen's own when the
-    check is for a relative ("我是一级残疾，帮我妈测算"). "重度" alone is no grade (see
-    :func:`says_severe_disability`); unclear → None."""
+    certificate's (能力评估二级, 二级护理, 残疾军人三级), a clause about the certificate
+    the citizen is unsure of ("二级还是三级记不清了", "不知道有没有残疾证") or asks about
+    ("有没有残疾证都行吗"), or the citizen's own grade when the check is for a relative
+    ("我是一级残疾，帮我妈测算"). Unsure words about something else ("一级，不知道能领
+    什么") do not matter. "重度" alone is no grade (see :func:`says_severe_disability`);
+    unclear → None."""
     t = compact(text)
-    if not t or _UNSURE.search(t):
+    if not t:
         return None
     about = bool(_DISABILITY_WORDS.search(t))
     if not about and (not asked or "失能" in t or "评估" in t):
         return None
     clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", t) if c]
-    if _RELATIVE.search(t):
+    if _FOR_RELATIVE.search(t):
         clauses = [c for c in clauses if not _ABOUT_ME.match(c)]
     if not asked:
         clauses = [c for c in clauses if _DISABILITY_WORDS.search(c)]
+    # a clause about the certificate that is unsure or a question says nothing sure
+    doubtful = [c for c in clauses if _CERTIFICATE.search(c) and (_UNSURE.search(c) or _QUESTION.search(c))]
+    sure = [c for c in clauses if c not in doubtful]
     grades: List[int] = []
     denied = False
-    for clause in clauses:
+    for clause in sure:
         denied = denied or bool(_NOT_GRADE.search(clause))
         clause = _NOT_GRADE.sub("", clause)
-        grades += _clause_grades(clause, asked)
+        grades += _clause_grades(clause)
         if "极重度" in clause:
             grades.append(1)
     if grades:
         return min(grades)  # 多重残疾: the certificate carries the most severe grade
-    if denied or _QUESTION.search(t) or not clauses:
+    if denied or doubtful or not sure:
         return None  # "不是一级" says which grade it is not; "有没有…" asks
-    if _NO_DISABILITY.search(t) or (asked and _NO_ANSWER.match(t)):
+    if any(_NO_DISABILITY.search(c) for c in sure) or (asked and _NO_ANSWER.match(sure[0])):
         return 0
     return None
 

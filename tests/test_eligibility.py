@@ -731,6 +731,17 @@ def test_disability_grade_is_validated(raw):
     ("证上写的是肢体三级", True, 3),
     ("还是二级残疾，没有变", False, 2),          # 还是 = still
     ("二级或者三级吧", True, None),
+    # second review: doubt or a question about something else keeps the grade; care words
+    ("我妈87岁，一级肢体残疾，不知道能领什么补贴", False, 1),
+    ("老人残疾证二级，大概80岁", False, 2),
+    ("一级，不知道能不能领", True, 1),
+    ("我妈没有残疾证，有没有别的补贴", False, 0),
+    ("没有，是不是必须有证", True, 0),
+    ("有没有残疾证都可以吗", True, None),
+    ("一级需要护理", True, 1),
+    ("二级要人照护", True, 2),
+    ("我妈的残疾人证上写的是二级", False, 2),
+    ("我是二级残疾，我老伴去世了", False, 2),      # an elder speaking for themselves
 ])
 def test_disability_grade_parser(text, asked, grade):
     assert parse_disability_level(text, asked=asked) == grade
