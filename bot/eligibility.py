@@ -27,6 +27,7 @@ else the hyphenated codes (``zhejiang-hangzhou-xihu`` → ``zhejiang-hangzhou`` 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -476,13 +477,14 @@ def _evaluate(benefit: Benefit, rule: ResolvedRule, p: ElderProfile, label: str,
         reason += f"：{band.label}{band.amount}"
     if rule.region != NATIONAL:
         reason += f"（{label}标准）"
-    care_unsure = bool(r.get("long_term_care")) and p.care_level in (None, "intact")
+    care_unsure = bool(r.get("long_term_care")) and p.care_level in (None, "intact", "mild")
     res.status = Status.LIKELY if (r.get("typical") or res.needs_assessment or care_unsure) else Status.ELIGIBLE
     if r.get("typical"):
         reason += "。这是多数地方的做法，以当地规定为准"
     if care_unsure:
-        reason += ("。还要经认定需要长期照护，老人目前生活能自理，请向户籍所在街道（乡镇）了解"
-                   if p.care_level == "intact" else "。还要看是否需要长期照护，以当地认定为准")
+        said = {"intact": "能自理", "mild": "基本能自理"}.get(p.care_level or "")
+        reason += ("。护理补贴还要经当地认定需要长期照护" +
+                   (f"；您说老人生活{said}，能否领取请向户籍所在街道（乡镇）咨询" if said else ""))
     res.reason = reason + "。"
     return res
 
@@ -538,6 +540,16 @@ _MARKS = {
 }
 
 
+_NOT_BINDING = re.compile(r"(各地|公开报道|据.{0,12}报道)")
+
+
+def binding_source(source: str) -> str:
+    """The parts of a rule's ``source`` that name a document ("老年人权益保障法第30条"),
+    without those that do not ("各地居家适老化改造政策", "据公开报道…")."""
+    parts = [p.strip() for p in re.split(r"[；;]", source or "") if p.strip()]
+    return "；".join(p for p in parts if not _NOT_BINDING.search(p))
+
+
 def render_text(result: EligibilityResult) -> str:
     """A short plain-text Chinese answer: each benefit, what is missing, how to apply, the
     legal basis of the benefits granted, notes."""
@@ -576,14 +588,13 @@ def render_text(result: EligibilityResult) -> str:
         lines.extend(f"· {b.name}：{b.how_to_apply}" for b in to_apply)
 
     # the legal basis of what the elder can get: binding documents only (sample figures have
-    # none yet, SAMPLE_NOTE says so; a press report is no basis, UNVERIFIED_NOTE says so; a
-    # rule that is common local practice cites no document)
-    basis = [b for b in result.benefits
-             if b.granted and b.source and not (b.sample or b.unverified or b.typical)]
+    # none yet, SAMPLE_NOTE says so; a press report or "各地…" is no basis)
+    basis = [(b.name, binding_source(b.source)) for b in result.benefits if b.granted and not b.sample]
+    basis = [(name, source) for name, source in basis if source]
     if basis:
         lines.append("")
         lines.append("政策依据：")
-        lines.extend(f"· {b.name}：{b.source}" for b in basis)
+        lines.extend(f"· {name}：{source}" for name, source in basis)
 
     notes = [n for b in result.benefits if b.granted or b.status is Status.UNKNOWN for n in b.notes]
     if result.sample_data:

@@ -799,8 +799,9 @@ def test_disability_result_text_names_the_right_subsidies_with_their_basis(rules
 
 @pytest.mark.parametrize("care, assessed, mark, says", [
     ("severe", True, "【符合】", None),
-    ("intact", True, "【可能符合】", "还要经认定需要长期照护，老人目前生活能自理"),
-    (None, False, "【可能符合】", "还要看是否需要长期照护"),
+    ("intact", True, "【可能符合】", "护理补贴还要经当地认定需要长期照护；您说老人生活能自理"),
+    ("mild", True, "【可能符合】", "您说老人生活基本能自理"),
+    (None, False, "【可能符合】", "护理补贴还要经当地认定需要长期照护"),
 ])
 def test_the_care_subsidy_needs_long_term_care(rules, care, assessed, mark, says):
     """国发〔2015〕52号: 一级、二级 *and* in need of long-term care (review finding)."""
@@ -830,6 +831,15 @@ def test_the_legal_basis_cites_documents_not_press_reports_or_local_practice(rul
     granted = {b.code for b in result.benefits if b.granted}
     assert any(b.unverified for b in result.benefits if b.granted), granted  # the case is exercised
     text = render_text(result)
-    basis = text[text.index("政策依据："):] if "政策依据：" in text else ""
+    basis = text[text.index("政策依据："):].split("\n\n")[0] if "政策依据：" in text else ""
     assert "公开报道" not in basis and "各地" not in basis, basis
     assert "公开报道" in text.replace(basis, ""), "the reader is still told the figure is from the press"
+    assert "老年人权益保障法" in basis, "the binding part of a 'typical' rule's source stays"
+
+
+def test_binding_source_keeps_documents_only():
+    from bot.eligibility import binding_source
+
+    assert binding_source("老年人权益保障法第30条；各地居家适老化改造政策") == "老年人权益保障法第30条"
+    assert binding_source("据公开报道（人民网2026年2月2日）") == ""
+    assert binding_source("国发〔2015〕52号；民发〔2021〕70号") == "国发〔2015〕52号；民发〔2021〕70号"
