@@ -3,11 +3,12 @@ written (补办残疾证) or with its words in another order close together (残
 怎么补办). Citizens rarely use a keyword's word order; the NLU has already found the
 message out of scope, and the topic only says which agency to name.
 
-Only keywords that segment into two or more words of two characters or more, one
-of them at least three characters long, are matched out of order: a one-character
-word such as 办 or 证 would match anywhere, and two common two-character words
-(社会 + 组织, 房屋 + 鉴定, 上学 + 手续) meet by chance in many messages. The words
-must all occur within a span of ``len(keyword) + SLACK`` characters.
+Only keywords that segment into two or more words of two characters or more are
+matched out of order (a one-character word such as 办 or 证 would match anywhere).
+The words must all occur within a span of ``len(keyword) + SLACK`` characters when
+one of them is three characters or longer (残疾证 … 补办), and within ``len(keyword)
++ TIGHT`` when all are two-character words, which meet by chance further apart
+(社会…组织, 房屋…鉴定, 上学…手续) but rarely that close (遗体怎么捐献).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from functools import lru_cache
 from typing import Optional, Tuple
 
 SLACK = 5
+TIGHT = 2
 
 
 @lru_cache(maxsize=4096)
@@ -25,7 +27,7 @@ def words(keyword: str) -> Optional[Tuple[str, ...]]:
 
     jieba.setLogLevel(logging.WARNING)
     parts = tuple(w for w in jieba.lcut(keyword) if w.strip())
-    if len(parts) < 2 or any(len(w) < 2 for w in parts) or max(len(w) for w in parts) < 3:
+    if len(parts) < 2 or any(len(w) < 2 for w in parts):
         return None
     return parts
 
@@ -40,7 +42,7 @@ def occurs(keyword: str, text: str) -> bool:
     if parts is None or not all(w in text for w in parts):
         return False
     # some occurrence of one word, with the nearest occurrence of each other word after it
-    limit = len(keyword) + SLACK
+    limit = len(keyword) + (SLACK if max(len(w) for w in parts) >= 3 else TIGHT)
     positions = [[i for i in range(len(text)) if text.startswith(w, i)] for w in parts]
     for first, starts in enumerate(positions):
         for start in starts:
