@@ -488,8 +488,11 @@ async def test_database_down_from_the_start_gives_the_basic_welcome(fake_rasa, c
 
     client = await client_for(fake_rasa[0], catalogue_settings)
     try:
+        calls = []
+
         def slow():
             import time
+            calls.append(1)
             time.sleep(1)
             raise AssertionError("not reached in time")
 
@@ -497,6 +500,9 @@ async def test_database_down_from_the_start_gives_the_basic_welcome(fake_rasa, c
         monkeypatch.setattr(client.app["assistant"], "welcome", slow)
         resp = await aio.wait_for(client.get("/"), timeout=5)
         assert resp.status == 200 and page_welcome(await resp.text()) == message_of(Assistant.basic_welcome())
+        # the next pages do not start another wait on the slow database for a while
+        again = await aio.wait_for(client.get("/"), timeout=5)
+        assert again.status == 200 and len(calls) == 1
         # slow is not down: the gateway's optional database work is not switched off for it
         from bot.web import guard
         assert not guard.db_trouble(client.app)

@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -56,6 +57,7 @@ CHANNEL = "web"  # its entry in bot.channels
 # where index.html carries the welcome; the page as a plain file (null) uses chat.js's fallback
 WELCOME_SLOT = '<script id="welcome-data" type="application/json">null</script>'
 WELCOME_TIMEOUT = 2.0  # seconds the page waits for the catalogue before using a fallback welcome
+WELCOME_BACKOFF = 10.0  # after a slow catalogue, seconds the pages do not ask it again
 
 
 reply_message = message_of  # the gateway's message dicts are the page's JSON
@@ -72,13 +74,15 @@ def welcome_block(message: Dict[str, Any]) -> str:
 async def welcome_message(app: web.Application) -> Dict[str, Any]:
     """``Assistant.welcome`` from the catalogue; when that cannot be read (not loaded, the
     database down or slow), the last one built, else the basic welcome (我能办什么 only)."""
-    if not guard.db_trouble(app):
+    if not guard.db_trouble(app) and time.monotonic() >= app["welcome"].get("slow_until", 0.0):
         try:
             reply = await asyncio.wait_for(asyncio.to_thread(app["assistant"].welcome), timeout=WELCOME_TIMEOUT)
             app["welcome"]["last"] = message_of(reply)
         except CatalogUnavailable:
             logger.warning("catalogue not loaded: the page gets the basic welcome")
-        except asyncio.TimeoutError:  # slow, not down: the next page asks again
+        except asyncio.TimeoutError:  # slow, not down: pages take the last welcome for a while
+            # (the worker thread may still be waiting on the database: no second one meanwhile)
+            app["welcome"]["slow_until"] = time.monotonic() + WELCOME_BACKOFF
             logger.warning("catalogue slow for the welcome: the page gets the last one built")
         except Exception:  # noqa: BLE001 - database down: the page must still open
             guard.note_db_trouble(app)
