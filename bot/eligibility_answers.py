@@ -120,6 +120,8 @@ def mentions_disability(text: str) -> bool:
 def _clause_grades(clause: str) -> List[int]:
     """The grades a clause states, but not one right next to another grade's word
     ("评估二级", "残疾军人三级", "二级护理")."""
+    if "军人" in clause or "工伤" in clause:  # a 残疾军人证 or a work-injury grade, not a 残疾人证
+        return []
     out = []
     for m in _GRADE.finditer(clause):
         if _OTHER_GRADE.search(clause[max(0, m.start() - 4):m.start()]) or \

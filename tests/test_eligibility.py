@@ -726,6 +726,7 @@ def test_disability_grade_is_validated(raw):
     ("能力评估是二级，残疾证是三级", False, 3),
     ("我妈是残疾人二级护理", False, None),
     ("是残疾军人三级", True, None),            # a 残疾军人证 is not a 残疾人证
+    ("我爸是二级残疾军人", False, None),
     ("我是一级残疾，帮我妈测算一下养老补贴", False, None),
     ("我今年80岁，是二级残疾", False, 2),       # the elder asking for themselves
     ("证上写的是肢体三级", True, 3),
