@@ -21,6 +21,14 @@ TIGHT = 2
 
 
 @lru_cache(maxsize=4096)
+def normal_keyword(keyword: str) -> str:
+    """A content keyword as messages are normalised (``bot.normalize``), once per keyword."""
+    from .normalize import normalize
+
+    return normalize(keyword or "")
+
+
+@lru_cache(maxsize=4096)
 def words(keyword: str) -> Optional[Tuple[str, ...]]:
     """The words of a keyword that may occur in any order, or None (exact match only)."""
     import jieba

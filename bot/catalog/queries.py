@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from sqlalchemy import func, select
 
 from ..faq import FaqIndex, index_from_json
-from ..keywords import occurs
+from ..keywords import normal_keyword, occurs
 from ..normalize import normalize
 from ..regions import RegionIndex, RegionRef
 from . import layers, models
@@ -467,17 +467,19 @@ class Catalog:
         another order (``bot.keywords``), for a message the NLU found out of scope; the
         clarifying question, asked of messages that may well be ours, matches exactly."""
         text = normalize(text)
-        match = occurs if loose else (lambda kw, t: kw in t)
         with session_scope(self.db_url) as s:
             topics = s.execute(select(models.OutOfScopeTopic).order_by(models.OutOfScopeTopic.id)).scalars().all()
             best = None
             best_len = 0
             for t in topics:
                 for kw in t.keywords:
-                    kw = normalize(kw)
+                    kw = normal_keyword(kw)
+                    if not kw:
+                        continue
                     # the longest keyword wins; at equal length one as written beats one reordered
-                    score = len(kw) + (0.5 if kw in text else 0.0) if kw else 0.0
-                    if score > best_len and (kw in text or match(kw, text)):
+                    exact = kw in text
+                    score = len(kw) + (0.5 if exact else 0.0)
+                    if score > best_len and (exact or (loose and occurs(kw, text))):
                         best, best_len = t, score
             if best is None:
                 return None
